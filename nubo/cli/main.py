@@ -1,0 +1,265 @@
+"""``nubo``: the operator's command.
+
+    nubo up [--foreground]      start the all-in-one cloud (background by default)
+    nubo status                 is it running, and where
+    nubo down                   stop it
+    nubo db upgrade             bring the database schema up to date
+    nubo identity rotate-keys   rotate the Fernet token keys
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from nubo.core.config import DEFAULT_STATE_DIR, Settings, load_settings
+from nubo.core.errors import ConfigError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, dict[str, Any]] = {}
+    state = Path(args.state_dir or os.environ.get("NUBO_CORE__STATE_DIR") or DEFAULT_STATE_DIR)
+    overrides["core"] = {"state_dir": str(state.expanduser().resolve())}
+    if getattr(args, "port", None):
+        overrides["api"] = {"port": args.port}
+    if getattr(args, "host", None):
+        overrides.setdefault("api", {})["host"] = args.host
+    config = Path(args.config) if args.config else state / "nubo.toml"
+    return load_settings(config if args.config or config.exists() else None,
+                         overrides=overrides)
+
+
+def _secrets(settings: Settings, admin_password: str | None) -> dict[str, str]:
+    """Bootstrap passwords: made once, kept in the state dir (0600)."""
+    path = settings.state_path / "secrets.json"
+    data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    if admin_password and data.get("admin_password") != admin_password:
+        data["admin_password"] = admin_password
+        data["reset"] = "1"
+        changed = True
+    for key in ("admin_password", "demo_password"):
+        if key not in data:
+            data[key] = secrets.token_urlsafe(12)
+            changed = True
+    if changed:
+        settings.state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(json.dumps(data))
+        path.chmod(0o600)
+    return data
+
+
+def _pid(settings: Settings) -> int | None:
+    path = settings.state_path / "nubo.pid"
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from nubo.cli import clouds
+
+    settings = _settings(args)
+    settings.state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = _secrets(settings, args.admin_password)
+    clouds.write_clouds_yaml(settings, data["admin_password"], data["demo_password"])
+    clouds.write_openrc(settings, "admin", data["admin_password"], "admin")
+    clouds.write_openrc(settings, "demo", data["demo_password"], "demo")
+    if args.foreground:
+        return _foreground(settings, data)
+    if _pid(settings):
+        print(f"nubo is already running (pid {_pid(settings)}) at {settings.public_url}")
+        _print_next(settings)
+        return 0
+    return _background(args, settings)
+
+
+def _foreground(settings: Settings, data: dict[str, str]) -> int:
+    from nubo.cli.launcher import Accounts, serve
+
+    pid_file = settings.state_path / "nubo.pid"
+    accounts = Accounts(data["admin_password"], data["demo_password"], bool(data.get("reset")))
+    try:
+        asyncio.run(serve(settings, accounts, ready=pid_file))
+    finally:
+        if pid_file.exists() and pid_file.read_text().strip() == str(os.getpid()):
+            pid_file.unlink()
+    if data.get("reset"):
+        data.pop("reset")
+        (settings.state_path / "secrets.json").write_text(json.dumps(data))
+    return 0
+
+
+def _background(args: argparse.Namespace, settings: Settings) -> int:
+    log_path = settings.state_path / "nubo.log"
+    cmd = [sys.executable, "-m", "nubo.cli.main", "up", "--foreground",
+           "--state-dir", str(settings.state_path)]
+    if args.config:
+        cmd += ["--config", args.config]
+    if args.port:
+        cmd += ["--port", str(args.port)]
+    if args.host:
+        cmd += ["--host", args.host]
+    pid_file = settings.state_path / "nubo.pid"
+    pid_file.unlink(missing_ok=True)
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            print(f"nubo failed to start; see {log_path}", file=sys.stderr)
+            print(_tail(log_path), file=sys.stderr)
+            return 1
+        if pid_file.exists() and _healthy(settings):
+            print(f"nubo is running (pid {proc.pid}) at {settings.public_url}")
+            _print_next(settings)
+            return 0
+        time.sleep(0.05)
+    print(f"nubo did not come up within 60 s; see {log_path}", file=sys.stderr)
+    return 1
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""
+
+
+def _healthy(settings: Settings) -> bool:
+    try:
+        with urllib.request.urlopen(f"{settings.public_url}/identity/v3", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def _print_next(settings: Settings) -> None:
+    state = settings.state_path
+    print(f"""
+  clouds.yaml: {state / 'clouds.yaml'}   (clouds: nubo = demo user, nubo-admin = admin)
+  openrc:      {state / 'openrc-admin'}, {state / 'openrc-demo'}
+
+Next:
+  export OS_CLIENT_CONFIG_FILE={state / 'clouds.yaml'}
+  openstack --os-cloud nubo-admin project list
+  openstack --os-cloud nubo token issue
+
+Stop with `nubo down`; logs in {state / 'nubo.log'}, audit trail in {state / 'audit.log'}.""")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    pid = _pid(settings)
+    if pid is None:
+        print("nubo is not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print(f"nubo stopped (pid {pid})")
+            return 0
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    print(f"nubo killed (pid {pid}) after 10 s")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    pid = _pid(settings)
+    if pid is None:
+        print("nubo is not running")
+        return 3
+    health = "answering" if _healthy(settings) else "NOT answering"
+    print(f"nubo is running (pid {pid}) at {settings.public_url}: {health}")
+    print(f"services: {', '.join(settings.core.enabled_services)}")
+    print(f"state dir: {settings.state_path}")
+    return 0 if health == "answering" else 1
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from nubo.core.db import migrate
+    from nubo.core.db.engine import Database
+
+    settings = _settings(args)
+
+    async def go() -> None:
+        db = Database(settings.database_url)
+        try:
+            await migrate.upgrade(db)
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+    print("database is up to date")
+    return 0
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    from nubo.identity.fernet import KeyRepository
+
+    settings = _settings(args)
+    repo = KeyRepository(settings.key_repository)
+    repo.setup()
+    primary = repo.rotate(settings.identity.max_active_keys)
+    print(f"rotated Fernet keys in {settings.key_repository}: new primary key {primary}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nubo", description="A private cloud in one package.")
+    p.add_argument("--state-dir", help=f"state directory (default {DEFAULT_STATE_DIR})")
+    p.add_argument("--config", help="TOML configuration file (default <state-dir>/nubo.toml)")
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the all-in-one cloud")
+    up.add_argument("--foreground", action="store_true", help="do not detach")
+    up.add_argument("--port", type=int)
+    up.add_argument("--host")
+    up.add_argument("--admin-password", help="set (or reset) the admin password")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the all-in-one cloud").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="is the cloud running").set_defaults(func=cmd_status)
+    db = sub.add_parser("db", help="database operations").add_subparsers(dest="db_cmd",
+                                                                        required=True)
+    db.add_parser("upgrade", help="migrate the schema").set_defaults(func=cmd_db_upgrade)
+    ident = sub.add_parser("identity", help="identity operations").add_subparsers(
+        dest="identity_cmd", required=True)
+    ident.add_parser("rotate-keys", help="rotate Fernet keys").set_defaults(func=cmd_rotate_keys)
+    for sp in (up,):
+        sp.add_argument("--state-dir", dest="state_dir_sub", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "state_dir_sub", None):
+        args.state_dir = args.state_dir_sub
+    for name in ("port", "host", "admin_password", "foreground"):
+        if not hasattr(args, name):
+            setattr(args, name, None)
+    try:
+        return int(args.func(args))
+    except ConfigError as e:
+        print(f"nubo: configuration error: {e.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Typed settings: environment > file > defaults; unknown keys are refused.
+
+The file is TOML (``nubo.toml`` in the state dir, or ``--config``). Each table is
+one section below; environment variables ``NUBO_<SECTION>__<KEY>`` override it
+(``NUBO_API__PORT=5000``). Anything not declared here is an error at start-up,
+because a misspelt option that silently does nothing is worse than a crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nubo.core.errors import ConfigError
+
+DEFAULT_STATE_DIR = Path("~/.local/share/nubo").expanduser()
+
+
+@dataclass
+class CoreSettings:
+    state_dir: str = str(DEFAULT_STATE_DIR)
+    log_level: str = "INFO"
+    # "json" for structured logs, "text" for humans at a terminal
+    log_format: str = "json"
+    enabled_services: list[str] = field(default_factory=lambda: ["identity"])
+
+
+@dataclass
+class DatabaseSettings:
+    # empty: sqlite file nubo.db in the state dir
+    connection: str = ""
+    pool_size: int = 5
+    echo: bool = False
+
+
+@dataclass
+class BusSettings:
+    # inproc:// in the all-in-one; amqp://user:pass@host:5672/vhost in production
+    url: str = "inproc://"
+
+
+@dataclass
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 8780
+    # the URL clients reach; empty: http://<host>:<port>
+    public_url: str = ""
+    max_request_body_size: int = 114688
+    workers: int = 1
+
+
+@dataclass
+class IdentitySettings:
+    token_expiration: int = 3600
+    # keys live in <state_dir>/fernet-keys unless set
+    key_repository: str = ""
+    max_active_keys: int = 3
+    # how long a validated token is cached in each API process
+    cache_time: int = 300
+    allow_expired_window: int = 172800
+    password_hash_algorithm: str = "argon2id"
+    # 0: the algorithm's default work factor
+    password_hash_rounds: int = 0
+    list_limit: int = 0
+    # security compliance (Keystone's [security_compliance])
+    lockout_failure_attempts: int = 0
+    lockout_duration: int = 1800
+    unique_last_password_count: int = 0
+    minimum_password_age: int = 0
+    password_expires_days: int = 0
+    password_regex: str = ""
+    password_regex_description: str = ""
+    change_password_upon_first_use: bool = False
+    disable_user_account_days_inactive: int = 0
+    # domain id -> ldap settings table, see docs/identity.md
+    domain_ldap: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class PolicySettings:
+    # YAML file of rule overrides; empty: <state_dir>/policy.yaml when it exists
+    override_file: str = ""
+
+
+@dataclass
+class AuditSettings:
+    # empty: <state_dir>/audit.log
+    log_file: str = ""
+    enabled: bool = True
+
+
+@dataclass
+class Settings:
+    core: CoreSettings = field(default_factory=CoreSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    bus: BusSettings = field(default_factory=BusSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.core.state_dir).expanduser()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.connection or f"sqlite:///{self.state_path / 'nubo.db'}"
+
+    @property
+    def public_url(self) -> str:
+        return (self.api.public_url or f"http://{self.api.host}:{self.api.port}").rstrip("/")
+
+    @property
+    def key_repository(self) -> Path:
+        return Path(self.identity.key_repository or self.state_path / "fernet-keys")
+
+
+ENV_PREFIX = "NUBO_"
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Build settings from defaults, then the TOML file, then the environment,
+    then explicit overrides (command-line flags)."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        data = _read_toml(path)
+    _merge(data, _from_environ(environ))
+    _merge(data, {k: dict(v) for k, v in (overrides or {}).items()})
+    return _build(Settings, data, "")
+
+
+def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigError(f"configuration file {path} does not exist") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"configuration file {path}: {e}") from e
+    for section, value in raw.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: top-level key {section!r} must be a [table]")
+    return raw
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def _merge(into: dict[str, dict[str, Any]], new: Mapping[str, Mapping[str, Any]]) -> None:
+    for section, values in new.items():
+        into.setdefault(section, {}).update(values)
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown configuration key(s) {sorted(unknown)} in [{where or 'top'}]")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        key = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"[{key}] must be a table")
+            kwargs[name] = _build(hint, value, key)  # type: ignore[arg-type]
+        else:
+            kwargs[name] = _coerce(value, hint, key)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _coerce(value, next(a for a in typing.get_args(hint) if a is not type(None)), key)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif origin is list:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list):
+            return [_coerce(v, typing.get_args(hint)[0], key) for v in value]
+    elif origin is dict:
+        if isinstance(value, Mapping):
+            return dict(value)
+    raise ConfigError(f"configuration key {key}: {value!r} is not a valid {hint}")

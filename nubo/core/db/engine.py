@@ -1,0 +1,150 @@
+"""Database engine and transactions.
+
+One ``Database`` per process wraps an async SQLAlchemy engine. Service functions
+run one transaction each with ``async with db.transaction() as tx``; messages
+recorded with ``tx.publish`` are written to the outbox in the same transaction
+and go out on the bus after commit (see ``nubo.core.db.outbox``), so a crash
+between commit and publish loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, event, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from nubo.core.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "mysql": "mysql+aiomysql",
+    "mariadb": "mysql+aiomysql",
+}
+
+
+def async_url(url: str) -> str:
+    """Map the URL an operator writes (postgresql://, mysql://) to the async driver."""
+    parsed = make_url(url)
+    backend = parsed.drivername.split("+")[0]
+    if backend not in DRIVERS:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite, postgresql or mysql")
+    if "+" in parsed.drivername:
+        return url
+    return parsed.set(drivername=DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+@dataclass
+class Tx:
+    """An open transaction: the connection plus the messages to send on commit."""
+
+    conn: AsyncConnection
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def publish(self, topic: str, payload: Mapping[str, Any]) -> None:
+        self.messages.append((topic, dict(payload)))
+
+    async def execute(self, statement: Any, params: Any = None) -> Any:
+        return await self.conn.execute(statement, params)
+
+
+OutboxWriter = Callable[[Tx], Any]
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
+        self.url = async_url(url)
+        self.backend = make_url(self.url).get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.backend == "sqlite":
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                          pool_recycle=3600)
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.backend == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # SQLite has one writer: serialise our own write transactions instead of
+            # letting them fail with "database is locked".
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
+        else:
+            self._write_lock = None
+        self.outbox_writer: OutboxWriter | None = None
+        self.on_commit: Callable[[], None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One read-write transaction; commits on success, rolls back on error."""
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock:
+            async with self.engine.begin() as conn:
+                tx = Tx(conn)
+                yield tx
+                if tx.messages and self.outbox_writer is not None:
+                    await self.outbox_writer(tx)
+        for hook in tx.after_commit:
+            hook()
+        if tx.messages and self.on_commit is not None:
+            self.on_commit()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection (no transaction held open longer than needed)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+async def compare_and_set(
+    tx: Tx,
+    table: Table,
+    where: ColumnElement[bool],
+    generation: int,
+    values: Mapping[str, Any],
+    *,
+    column: str = "generation",
+) -> None:
+    """``UPDATE … SET …, generation = g + 1 WHERE … AND generation = g``.
+
+    Raises Conflict when another writer got there first, so concurrent claims on
+    the same row never both succeed.
+    """
+    gen = table.c[column]
+    stmt = update(table).where(where, gen == generation).values({**values, column: generation + 1})
+    result = await tx.execute(stmt)
+    if result.rowcount != 1:
+        raise Conflict(f"concurrent update of {table.name}; retry the request")
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    """True when a database error is a unique-constraint violation."""
+    return isinstance(exc, IntegrityError) and not _is_fk_violation(exc)
+
+
+def _is_fk_violation(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return "foreign key" in text or "violates foreign" in text

@@ -1,0 +1,17 @@
+"""The Keystone v3 API, mounted at ``/identity``."""
+
+from __future__ import annotations
+
+from nubo.core.api.faults import keystone_fault
+from nubo.core.api.routing import ServiceApp
+from nubo.identity.api import auth, catalog, projects, roles, users, versions
+
+
+def service_app() -> ServiceApp:
+    return ServiceApp(
+        name="identity",
+        prefix="/identity",
+        routers=[versions.router, auth.router, projects.router, users.router, roles.router,
+                 catalog.router],
+        fault=keystone_fault,
+    )
