@@ -55,8 +55,8 @@ class Cloud:
         env = {**os.environ, **self.env,
                "NUBO_DATABASE__CONNECTION": self.database_url,
                "NUBO_CORE__LOG_LEVEL": os.environ.get("NUBO_TEST_LOG_LEVEL", "WARNING")}
-        log = (self.state_dir / "test-server.log").open("ab")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.state_dir / "test-server.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nubo.cli.main", "--state-dir", str(self.state_dir), "up",
              "--foreground", "--port", str(self.port)],

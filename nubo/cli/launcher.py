@@ -7,7 +7,6 @@ import contextlib
 import importlib
 import logging
 import os
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,11 +100,8 @@ async def serve(settings: Settings, accounts: Accounts, *, ready: Path | None = 
             access_log=False, lifespan="off", server_header=False, timeout_graceful_shutdown=5,
             loop="none", http="httptools",
         )
+        # uvicorn turns SIGTERM/SIGINT into a graceful shutdown
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         serve_task = asyncio.create_task(server.serve())
         while not server.started and not serve_task.done():
             await asyncio.sleep(0.01)

@@ -140,7 +140,8 @@ def load_settings(
         data = _read_toml(path)
     _merge(data, _from_environ(environ))
     _merge(data, {k: dict(v) for k, v in (overrides or {}).items()})
-    return _build(Settings, data, "")
+    settings: Settings = _build(Settings, data, "")
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, dict[str, Any]]:

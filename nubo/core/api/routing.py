@@ -109,7 +109,8 @@ class ApiRequest:
 
     @property
     def params(self) -> Mapping[str, str]:
-        return self.raw.path_params  # type: ignore[no-any-return]
+        params: Mapping[str, str] = self.raw.path_params
+        return params
 
     @property
     def query(self) -> QueryParams:
@@ -305,6 +306,6 @@ def _target_id(req: ApiRequest, reply: Reply) -> str | None:
     if isinstance(reply, Mapping) and len(reply) == 1:
         inner = next(iter(reply.values()))
         if isinstance(inner, Mapping) and isinstance(inner.get("id"), str):
-            return inner["id"]
+            return str(inner["id"])
     ids = [v for k, v in req.params.items() if k.endswith("id")]
     return ids[-1] if ids else None

@@ -41,7 +41,7 @@ async def _rules(conn: Any, cred_id: str) -> list[dict[str, Any]]:
             for r in await conn.execute(q)]
 
 
-async def _render(conn: Any, row: Mapping[str, Any]) -> dict[str, Any]:
+async def _render(conn: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": row["id"], "name": row["name"], "description": row["description"],
         "user_id": row["user_id"], "project_id": row["project_id"],
@@ -103,7 +103,7 @@ async def create(rt: Runtime, ctx: RequestContext, user_id: str, body: Mapping[s
                            f"Duplicate name {name}.") from None
         await tx.execute(insert(ACR), [{"application_credential_id": row["id"], "role_id": r}
                                        for r in wanted])
-        await _store_rules(tx, user_id, row["id"], body.get("access_rules"))
+        await _store_rules(tx, user_id, str(row["id"]), body.get("access_rules"))
         out = await _render(tx.conn, row)
     out["secret"] = secret
     return out
@@ -157,13 +157,14 @@ async def _store_rules(tx: Any, user_id: str, cred_id: str, rules: Any) -> None:
             application_credential_id=cred_id, access_rule_id=rule_id))
 
 
-async def _row(conn: Any, user_id: str, cred_id: str) -> Mapping[str, Any]:
+async def _row(conn: Any, user_id: str, cred_id: str) -> Mapping[Any, Any]:
     row = (await conn.execute(select(t.application_credential).where(
         t.application_credential.c.id == cred_id,
         t.application_credential.c.user_id == user_id))).first()
     if row is None:
         raise NotFound(f"Could not find Application Credential: {cred_id}.")
-    return row._mapping
+    found: Mapping[Any, Any] = row._mapping
+    return found
 
 
 async def get(rt: Runtime, user_id: str, cred_id: str) -> dict[str, Any]:

@@ -207,7 +207,7 @@ def _parse_query(q: Mapping[str, str]) -> dict[str, Any]:
     known = {"user.id", "group.id", "role.id", "scope.project.id", "scope.domain.id",
              "scope.system", "scope.OS-INHERIT:inherited_to", "effective", "include_names",
              "include_subtree"}
-    out = {k: v for k, v in q.items() if k in known}
+    out: dict[str, Any] = {k: v for k, v in q.items() if k in known}
     if "effective" in q:
         out["effective"] = q["effective"] in ("", "true", "True", "1")
     for flag in ("include_names", "include_subtree"):
@@ -238,7 +238,7 @@ async def list_role_assignments(rt: Runtime, query: Mapping[str, str]) -> list[A
     return out
 
 
-def _from_row(r: Mapping[str, Any]) -> Assignment:
+def _from_row(r: Mapping[Any, Any]) -> Assignment:
     kind = r["type"]
     actor = "user" if kind.startswith("User") else "group"
     target = kind[len(actor):].lower()
@@ -290,7 +290,7 @@ async def _effective(conn: Any, raw: list[Assignment]) -> list[Assignment]:
     with_implied: list[Assignment] = []
     for a in out:
         expanded = await roles.expand(conn, [a.role_id])
-        for rid, (_, prior) in expanded.items():
+        for rid in expanded:
             with_implied.append(Assignment(
                 a.actor_kind, a.actor_id, a.target_kind, a.target_id, rid, False, a.via_group,
                 a.role_id if rid != a.role_id else None, a.source_target))

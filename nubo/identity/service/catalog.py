@@ -37,7 +37,7 @@ async def on_message(rt: Runtime, _env: Any) -> None:
 # ---------------------------------------------------------------- regions
 
 
-def to_region(row: Mapping[str, Any]) -> dict[str, Any]:
+def to_region(row: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict(row["extra"] or {})
     out.update(id=row["id"], description=row["description"] or "",
                parent_region_id=row["parent_region_id"])
@@ -76,7 +76,7 @@ async def create_region(rt: Runtime, body: Mapping[str, Any], region_id: str | N
            "parent_region_id": body.get("parent_region_id"), "extra": extra}
     async with rt.db.transaction() as tx:
         if row["parent_region_id"]:
-            await _check_parent(tx.conn, rid, row["parent_region_id"])
+            await _check_parent(tx.conn, rid, str(row["parent_region_id"]))
         try:
             async with tx.conn.begin_nested():
                 await tx.execute(insert(t.region).values(**row))
@@ -138,17 +138,18 @@ async def delete_region(rt: Runtime, region_id: str) -> None:
 # ---------------------------------------------------------------- services
 
 
-def to_service(row: Mapping[str, Any]) -> dict[str, Any]:
+def to_service(row: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict(row["extra"] or {})
     out.update(id=row["id"], type=row["type"], enabled=row["enabled"])
     return out
 
 
-async def _service(conn: Any, service_id: str) -> Mapping[str, Any]:
+async def _service(conn: Any, service_id: str) -> Mapping[Any, Any]:
     row = (await conn.execute(select(t.service).where(t.service.c.id == service_id))).first()
     if row is None:
         raise NotFound(f"Could not find service: {service_id}.")
-    return row._mapping
+    found: Mapping[Any, Any] = row._mapping
+    return found
 
 
 async def get_service(rt: Runtime, service_id: str) -> dict[str, Any]:
@@ -216,7 +217,7 @@ async def delete_service(rt: Runtime, service_id: str) -> None:
 # ---------------------------------------------------------------- endpoints
 
 
-def to_endpoint(row: Mapping[str, Any]) -> dict[str, Any]:
+def to_endpoint(row: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict(row["extra"] or {})
     out.update(id=row["id"], service_id=row["service_id"], interface=row["interface"],
                url=row["url"], enabled=row["enabled"], region_id=row["region_id"],
@@ -224,11 +225,12 @@ def to_endpoint(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _endpoint(conn: Any, endpoint_id: str) -> Mapping[str, Any]:
+async def _endpoint(conn: Any, endpoint_id: str) -> Mapping[Any, Any]:
     row = (await conn.execute(select(t.endpoint).where(t.endpoint.c.id == endpoint_id))).first()
     if row is None:
         raise NotFound(f"Could not find endpoint: {endpoint_id}.")
-    return row._mapping
+    found: Mapping[Any, Any] = row._mapping
+    return found
 
 
 async def get_endpoint(rt: Runtime, endpoint_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from nubo.identity.service.filters import apply_filters
 COLUMNS = ("name", "domain_id", "description")
 
 
-def to_group(row: Mapping[str, Any]) -> dict[str, Any]:
+def to_group(row: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict(row["extra"] or {})
     out.update(id=row["id"], name=row["name"], domain_id=row["domain_id"],
                description=row["description"] or "")

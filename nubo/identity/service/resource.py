@@ -26,7 +26,7 @@ PROJECT_COLUMNS = ("name", "domain_id", "parent_id", "is_domain", "enabled", "de
 RESERVED = frozenset({"id", "links", "tags"})
 
 
-def to_project(row: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
+def to_project(row: Mapping[Any, Any], tags: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = dict(row["extra"] or {})
     out.update(
         id=row["id"], name=row["name"], description=row["description"] or "",
@@ -40,7 +40,7 @@ def to_project(row: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
     return out
 
 
-def to_domain(row: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
+def to_domain(row: Mapping[Any, Any], tags: list[str]) -> dict[str, Any]:
     out = to_project(row, tags)
     for key in ("domain_id", "parent_id", "is_domain"):
         out.pop(key, None)
@@ -211,7 +211,7 @@ async def _placement(tx: Tx, domain_id: str | None, parent_id: str | None) -> tu
     return domain_id, domain_id
 
 
-async def _insert(tx: Tx, row: Mapping[str, Any], kind: str) -> None:
+async def _insert(tx: Tx, row: Mapping[Any, Any], kind: str) -> None:
     try:
         async with tx.conn.begin_nested():
             await tx.execute(insert(t.project).values(**row))

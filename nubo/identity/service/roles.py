@@ -20,7 +20,7 @@ ROLE_OPTIONS = frozenset({"immutable"})
 PROHIBITED_IMPLIED = frozenset({"admin"})
 
 
-def to_role(row: Mapping[str, Any]) -> dict[str, Any]:
+def to_role(row: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict(row["extra"] or {})
     out.update(id=row["id"], name=row["name"], options=row["options"] or {},
                domain_id=None if row["domain_id"] == t.NULL_DOMAIN else row["domain_id"],
@@ -156,7 +156,7 @@ async def create_implied_role(rt: Runtime, prior_id: str, implied_id: str) -> di
     return {"prior_role": _brief(prior), "implies": _brief(implied)}
 
 
-def _brief(row: Mapping[str, Any]) -> dict[str, Any]:
+def _brief(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {"id": row["id"], "name": row["name"]}
 
 

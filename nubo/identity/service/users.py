@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -36,10 +36,11 @@ def hasher(rt: Runtime) -> PasswordHasher:
         cfg = rt.settings.identity
         h = PasswordHasher(cfg.password_hash_algorithm, rounds=cfg.password_hash_rounds or None)
         rt.state["identity.hasher"] = h
-    return h  # type: ignore[no-any-return]
+    assert isinstance(h, PasswordHasher)
+    return h
 
 
-def to_user(row: Mapping[str, Any], expires_at: dt.datetime | None) -> dict[str, Any]:
+def to_user(row: Mapping[Any, Any], expires_at: dt.datetime | None) -> dict[str, Any]:
     out: dict[str, Any] = dict(row["extra"] or {})
     out.update(id=row["id"], name=row["name"], domain_id=row["domain_id"],
                enabled=row["enabled"], options=row["options"] or {},
@@ -106,7 +107,7 @@ def _filter_expiry(users: list[dict[str, Any]], spec: str | None) -> list[dict[s
         at = dt.datetime.fromisoformat(when.replace("Z", "+00:00")).replace(tzinfo=None)
     except ValueError:
         raise ValidationError(f"Invalid input for field 'password_expires_at': {spec!r}.") from None
-    tests = {"lt": lambda x: x < at, "lte": lambda x: x <= at, "gt": lambda x: x > at,
+    tests: dict[str, Callable[[dt.datetime], bool]] = {"lt": lambda x: x < at, "lte": lambda x: x <= at, "gt": lambda x: x > at,
              "gte": lambda x: x >= at, "eq": lambda x: x == at, "neq": lambda x: x != at}
     check = tests[op]
     return [u for u in users if u["password_expires_at"] and check(
@@ -345,24 +346,24 @@ async def authenticate(rt: Runtime, ref: Mapping[str, Any]) -> Mapping[str, Any]
     return row
 
 
-def _stale_activity(row: Mapping[str, Any]) -> bool:
+def _stale_activity(row: Mapping[Any, Any]) -> bool:
     last = row["last_active_at"]
     return last is None or last.date() != utcnow().date()
 
 
-def _locked(row: Mapping[str, Any], attempts: int, duration: int) -> bool:
+def _locked(row: Mapping[Any, Any], attempts: int, duration: int) -> bool:
     if row["failed_auth_count"] < attempts or row["failed_auth_at"] is None:
         return False
     return bool(utcnow() < row["failed_auth_at"] + dt.timedelta(seconds=duration))
 
 
-async def _record_failure(rt: Runtime, row: Mapping[str, Any]) -> None:
+async def _record_failure(rt: Runtime, row: Mapping[Any, Any]) -> None:
     async with rt.db.transaction() as tx:
         await tx.execute(update(t.user).where(t.user.c.id == row["id"]).values(
             failed_auth_count=t.user.c.failed_auth_count + 1, failed_auth_at=utcnow()))
 
 
-async def check_active(rt: Runtime, user_row: Mapping[str, Any]) -> None:
+async def check_active(rt: Runtime, user_row: Mapping[Any, Any]) -> None:
     """Keystone's disable_user_account_days_inactive."""
     days = rt.settings.identity.disable_user_account_days_inactive
     last = user_row["last_active_at"]
