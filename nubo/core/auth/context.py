@@ -61,6 +61,7 @@ class RequestContext:
             "project_domain_id": self.project_domain_id,
             "domain_id": self.domain_id,
             "system_scope": self.system_scope,
+            "scope": self.scope,
             "roles": list(self.roles),
             "is_admin_project": self.is_admin_project,
             "token.id": self.auth_token,

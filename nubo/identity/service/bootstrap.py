@@ -17,8 +17,10 @@ from nubo.identity import tables as t
 from nubo.identity.service import users
 
 DEFAULT_DOMAIN = "default"
-STANDARD_ROLES = ("admin", "member", "reader", "service")
-IMPLIED = (("admin", "member"), ("member", "reader"))
+STANDARD_ROLES = ("admin", "manager", "member", "reader", "service")
+# Keystone's defaults: admin ⇒ manager ⇒ member ⇒ reader. A domain manager (or a
+# domain-scoped admin, which implies it) administers its own domain only.
+IMPLIED = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 
 
 @dataclass(frozen=True)
