@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nubo.core.api.faults import keystone_fault
 from nubo.core.api.routing import ServiceApp
-from nubo.identity.api import auth, catalog, projects, roles, users, versions
+from nubo.identity.api import auth, catalog, credentials, limits, projects, roles, users, versions
 
 
 def service_app() -> ServiceApp:
@@ -12,6 +12,8 @@ def service_app() -> ServiceApp:
         name="identity",
         prefix="/identity",
         routers=[versions.router, auth.router, projects.router, users.router, roles.router,
-                 catalog.router],
+                 catalog.router,
+                 credentials.router, limits.router,
+                 ],
         fault=keystone_fault,
     )
