@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from nubo.core.api.faults import keystone_fault
 from nubo.core.api.routing import ServiceApp
-from nubo.identity.api import auth, catalog, credentials, limits, projects, roles, users, versions
+from nubo.identity.api import (
+    auth,
+    catalog,
+    credentials,
+    endpoint_filter,
+    limits,
+    projects,
+    roles,
+    users,
+    versions,
+)
 
 
 def service_app() -> ServiceApp:
@@ -13,7 +23,7 @@ def service_app() -> ServiceApp:
         prefix="/identity",
         routers=[versions.router, auth.router, projects.router, users.router, roles.router,
                  catalog.router,
-                 credentials.router, limits.router,
+                 credentials.router, limits.router, endpoint_filter.router,
                  ],
         fault=keystone_fault,
     )
