@@ -16,6 +16,9 @@ import pytest
 from tests.cloud import Cloud, free_port
 from tests.databases import BACKENDS, database
 
+# the seeded slapd fixture (``ldap_server``) for tests marked ldap
+pytest_plugins = ["tests.ldap_server"]
+
 SELECTED = [b for b in os.environ.get("NUBO_TEST_BACKENDS", ",".join(BACKENDS)).split(",") if b]
 
 

@@ -13,8 +13,10 @@ def _api():  # type: ignore[no-untyped-def]
 
 
 async def _start(rt: Runtime) -> None:
+    from nubo.identity import backends
     from nubo.identity.service import cache, catalog, revoke, tokens
 
+    backends.validate(rt.settings)
     await tokens.start(rt)
     rt.validate_token = lambda token, rid: tokens.validate_context(rt, token, rid)
     await rt.bus.subscribe(revoke.TOPIC, lambda env: revoke.on_message(rt, env))

@@ -32,12 +32,12 @@ class Grant:
         return self.actor_kind.capitalize() + self.target_kind.capitalize()
 
 
-async def _check(conn: Any, grant: Grant) -> Mapping[str, Any]:
+async def _check(rt: Runtime, conn: Any, grant: Grant) -> Mapping[str, Any]:
     role = await roles.require(conn, grant.role_id)
     if grant.actor_kind == "user":
-        if await users.get_row(conn, grant.actor_id) is None:
+        if await users.lookup_row(rt, conn, grant.actor_id) is None:
             raise NotFound(f"Could not find user: {grant.actor_id}.")
-    elif await groups.get_row(conn, grant.actor_id) is None:
+    elif await groups.lookup_row(rt, conn, grant.actor_id) is None:
         raise NotFound(f"Could not find group: {grant.actor_id}.")
     if grant.target_kind != "system":
         target = await resource.get_row(conn, grant.target_id)
@@ -62,7 +62,7 @@ def _where(grant: Grant) -> Any:
 
 async def create_grant(rt: Runtime, grant: Grant) -> None:
     async with rt.db.transaction() as tx:
-        await _check(tx.conn, grant)
+        await _check(rt, tx.conn, grant)
         exists = (await tx.execute(select(t.assignment.c.role_id).where(_where(grant)))).first()
         if not exists:
             await tx.execute(insert(t.assignment).values(
@@ -73,7 +73,7 @@ async def create_grant(rt: Runtime, grant: Grant) -> None:
 
 async def check_grant(rt: Runtime, grant: Grant) -> None:
     async with rt.db.read() as conn:
-        await _check(conn, grant)
+        await _check(rt, conn, grant)
         found = (await conn.execute(select(t.assignment.c.role_id).where(_where(grant)))).first()
     if found is None:
         raise NotFound(f"Could not find role assignment with role: {grant.role_id}, "
@@ -101,9 +101,9 @@ async def list_grants(rt: Runtime, actor_kind: str, actor_id: str, target_kind: 
     """The roles granted directly to one actor on one target."""
     probe = Grant(actor_kind, actor_id, target_kind, target_id, "", inherited)
     async with rt.db.read() as conn:
-        if actor_kind == "user" and await users.get_row(conn, actor_id) is None:
+        if actor_kind == "user" and await users.lookup_row(rt, conn, actor_id) is None:
             raise NotFound(f"Could not find user: {actor_id}.")
-        if actor_kind == "group" and await groups.get_row(conn, actor_id) is None:
+        if actor_kind == "group" and await groups.lookup_row(rt, conn, actor_id) is None:
             raise NotFound(f"Could not find group: {actor_id}.")
         if target_kind != "system":
             row = await resource.get_row(conn, target_id)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from nubo.core.db.base import new_id
 from nubo.core.errors import Conflict, NotFound, ValidationError
 from nubo.core.runtime import Runtime
+from nubo.identity import backends
 from nubo.identity import tables as t
 from nubo.identity.service import cache, resource, users
 from nubo.identity.service.filters import apply_filters
@@ -37,12 +38,31 @@ async def require(conn: Any, group_id: str) -> Mapping[str, Any]:
     return row
 
 
+async def lookup_row(rt: Runtime, conn: Any, group_id: str) -> Mapping[str, Any] | None:
+    """A SQL group row or, for the public id of an LDAP group, the directory's."""
+    return await get_row(conn, group_id) or await backends.group_row(rt, conn, group_id)
+
+
+async def _writable(rt: Runtime, conn: Any, group_id: str) -> Mapping[str, Any]:
+    row = await get_row(conn, group_id)
+    if row is None:
+        await backends.refuse_write(rt, conn, group_id, "group")
+        raise NotFound(f"Could not find group: {group_id}.")
+    return row
+
+
 async def get_group(rt: Runtime, group_id: str) -> dict[str, Any]:
     async with rt.db.read() as conn:
-        return to_group(await require(conn, group_id))
+        row = await lookup_row(rt, conn, group_id)
+    if row is None:
+        raise NotFound(f"Could not find group: {group_id}.")
+    return to_group(row)
 
 
 async def list_groups(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    external = await backends.list_groups(rt, filters)
+    if external is not None:
+        return [to_group(r) for r in external]
     q = apply_filters(select(t.group), t.group, filters, exact=("domain_id", "id"),
                       text=("name",))
     async with rt.db.read() as conn:
@@ -66,10 +86,11 @@ async def create_group(rt: Runtime, body: Mapping[str, Any], default_domain: str
     row = {"id": new_id(), "name": body["name"],
            "domain_id": body.get("domain_id") or default_domain,
            "description": body.get("description") or "", "extra": extra}
+    backends.refuse_domain_write(rt, row["domain_id"])
     async with rt.db.transaction() as tx:
         domain = await resource.get_row(tx.conn, row["domain_id"])
         if domain is None or not domain["is_domain"]:
-            raise ValidationError(f"Could not find domain: {row['domain_id']}.")
+            raise NotFound(f"Could not find domain: {row['domain_id']}.")
         try:
             async with tx.conn.begin_nested():
                 await tx.execute(insert(t.group).values(**row))
@@ -82,7 +103,7 @@ async def create_group(rt: Runtime, body: Mapping[str, Any], default_domain: str
 async def update_group(rt: Runtime, group_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
     _validate(body, creating=False)
     async with rt.db.transaction() as tx:
-        row = await require(tx.conn, group_id)
+        row = await _writable(rt, tx.conn, group_id)
         if "domain_id" in body and body["domain_id"] != row["domain_id"]:
             raise ValidationError("Update of `domain_id` is not allowed.")
         values: dict[str, Any] = {k: body[k] for k in ("name", "description") if k in body}
@@ -103,7 +124,7 @@ async def update_group(rt: Runtime, group_id: str, body: Mapping[str, Any]) -> d
 
 async def delete_group(rt: Runtime, group_id: str) -> None:
     async with rt.db.transaction() as tx:
-        await require(tx.conn, group_id)
+        await _writable(rt, tx.conn, group_id)
         await tx.execute(delete(t.assignment).where(t.assignment.c.actor_id == group_id))
         await tx.execute(delete(t.user_group_membership).where(
             t.user_group_membership.c.group_id == group_id))
@@ -111,15 +132,17 @@ async def delete_group(rt: Runtime, group_id: str) -> None:
         cache.changed(tx, rt)
 
 
-async def _both(conn: Any, group_id: str, user_id: str) -> None:
-    await require(conn, group_id)
+async def _both(rt: Runtime, conn: Any, group_id: str, user_id: str) -> None:
+    """Both in SQL, as membership changes need (LDAP membership is read-only)."""
+    await _writable(rt, conn, group_id)
     if await users.get_row(conn, user_id) is None:
+        await backends.refuse_write(rt, conn, user_id, "user")
         raise NotFound(f"Could not find user: {user_id}.")
 
 
 async def add_user(rt: Runtime, group_id: str, user_id: str) -> None:
     async with rt.db.transaction() as tx:
-        await _both(tx.conn, group_id, user_id)
+        await _both(rt, tx.conn, group_id, user_id)
         m = t.user_group_membership.c
         found = (await tx.execute(select(m.user_id).where(m.user_id == user_id,
                                                           m.group_id == group_id))).first()
@@ -131,7 +154,14 @@ async def add_user(rt: Runtime, group_id: str, user_id: str) -> None:
 
 async def check_user(rt: Runtime, group_id: str, user_id: str) -> None:
     async with rt.db.read() as conn:
-        await _both(conn, group_id, user_id)
+        if await get_row(conn, group_id) is None:
+            members = await backends.users_in_group(rt, conn, group_id, {})
+            if members is None:
+                raise NotFound(f"Could not find group: {group_id}.")
+            if user_id not in {u["id"] for u in members}:
+                raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+            return
+        await _both(rt, conn, group_id, user_id)
         m = t.user_group_membership.c
         found = (await conn.execute(select(m.user_id).where(m.user_id == user_id,
                                                             m.group_id == group_id))).first()
@@ -141,7 +171,7 @@ async def check_user(rt: Runtime, group_id: str, user_id: str) -> None:
 
 async def remove_user(rt: Runtime, group_id: str, user_id: str) -> None:
     async with rt.db.transaction() as tx:
-        await _both(tx.conn, group_id, user_id)
+        await _both(rt, tx.conn, group_id, user_id)
         m = t.user_group_membership.c
         result = await tx.execute(delete(t.user_group_membership).where(
             m.user_id == user_id, m.group_id == group_id))
@@ -159,7 +189,11 @@ async def member_ids(conn: Any, group_id: str) -> list[str]:
 async def list_users_in_group(rt: Runtime, group_id: str, filters: Mapping[str, str]
                               ) -> list[dict[str, Any]]:
     async with rt.db.read() as conn:
-        await require(conn, group_id)
+        if await get_row(conn, group_id) is None:
+            external = await backends.users_in_group(rt, conn, group_id, filters)
+            if external is None:
+                raise NotFound(f"Could not find group: {group_id}.")
+            return [users.to_user(r, None) for r in external]
         ids = set(await member_ids(conn, group_id))
     return [u for u in await users.list_users(rt, filters) if u["id"] in ids]
 
@@ -167,7 +201,10 @@ async def list_users_in_group(rt: Runtime, group_id: str, filters: Mapping[str, 
 async def list_groups_for_user(rt: Runtime, user_id: str) -> list[dict[str, Any]]:
     async with rt.db.read() as conn:
         if await users.get_row(conn, user_id) is None:
-            raise NotFound(f"Could not find user: {user_id}.")
+            external = await backends.groups_for_user(rt, conn, user_id)
+            if external is None:
+                raise NotFound(f"Could not find user: {user_id}.")
+            return [to_group(r) for r in external]
         m = t.user_group_membership.c
         q = select(t.group).join(t.user_group_membership, m.group_id == t.group.c.id).where(
             m.user_id == user_id)

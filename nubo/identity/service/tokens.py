@@ -149,7 +149,7 @@ async def validate_context(rt: Runtime, token: str, request_id: str) -> RequestC
 
 async def _load(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
     async with rt.db.read() as conn:
-        user = await users.get_row(conn, p.user_id)
+        user = await users.lookup_row(rt, conn, p.user_id)
         if user is None or not user["enabled"]:
             raise InvalidToken("The user of this token is disabled or gone.")
         user_domain = await _enabled_domain(conn, user["domain_id"])
@@ -283,8 +283,10 @@ async def _token(rt: Runtime, body: Mapping[str, Any]) -> Identity:
         raise ValidationError("Invalid input for field 'identity.token.id': a string.")
     try:
         data = await validate(rt, token)
-    except InvalidToken as e:
-        raise Unauthorized(e.message) from None
+    except InvalidToken:
+        # Keystone's token method validates like X-Subject-Token: a revoked, expired or
+        # foreign token is "not found" (404), not a failed authentication.
+        raise NotFound(f"Could not find token: {token}.") from None
     p = data.payload
     if p.app_cred_id:
         raise Unauthorized("A token created with an application credential cannot be used to "

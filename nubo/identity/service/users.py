@@ -16,6 +16,7 @@ from nubo.core.db.base import new_id, utcnow
 from nubo.core.db.engine import Tx
 from nubo.core.errors import BadRequest, Conflict, NotFound, Unauthorized, ValidationError
 from nubo.core.runtime import Runtime
+from nubo.identity import backends
 from nubo.identity import tables as t
 from nubo.identity.passwords import PasswordHasher
 from nubo.identity.service import cache, resource, revoke
@@ -67,9 +68,14 @@ async def get_row(conn: Any, user_id: str) -> Mapping[str, Any] | None:
     return row._mapping if row else None
 
 
+async def lookup_row(rt: Runtime, conn: Any, user_id: str) -> Mapping[str, Any] | None:
+    """A SQL user row or, for the public id of an LDAP user, the directory's."""
+    return await get_row(conn, user_id) or await backends.user_row(rt, conn, user_id)
+
+
 async def get_user(rt: Runtime, user_id: str) -> dict[str, Any]:
     async with rt.db.read() as conn:
-        row = await get_row(conn, user_id)
+        row = await lookup_row(rt, conn, user_id)
         if row is None:
             raise NotFound(f"Could not find user: {user_id}.")
         pw = await current_password(conn, user_id)
@@ -77,6 +83,9 @@ async def get_user(rt: Runtime, user_id: str) -> dict[str, Any]:
 
 
 async def list_users(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    external = await backends.list_users(rt, filters)
+    if external is not None:
+        return [to_user(r, None) for r in external]
     q = apply_filters(select(t.user), t.user, filters, exact=("domain_id", "enabled", "id"),
                       text=("name",))
     async with rt.db.read() as conn:
@@ -167,11 +176,12 @@ async def create_user(rt: Runtime, body: Mapping[str, Any], default_domain: str)
     password = body.get("password")
     if password:
         check_password_rules(rt, password)
+    backends.refuse_domain_write(rt, cols.get("domain_id") or default_domain)
     async with rt.db.transaction() as tx:
         domain_id = cols.get("domain_id") or default_domain
         domain = await resource.get_row(tx.conn, domain_id)
         if domain is None or not domain["is_domain"]:
-            raise ValidationError(f"Could not find domain: {domain_id}.")
+            raise NotFound(f"Could not find domain: {domain_id}.")
         row = {"id": new_id(), "name": cols["name"], "domain_id": domain_id,
                "enabled": cols.get("enabled", True),
                "default_project_id": cols.get("default_project_id"),
@@ -196,6 +206,7 @@ async def update_user(rt: Runtime, user_id: str, body: Mapping[str, Any]) -> dic
     async with rt.db.transaction() as tx:
         row = await get_row(tx.conn, user_id)
         if row is None:
+            await backends.refuse_write(rt, tx.conn, user_id, "user")
             raise NotFound(f"Could not find user: {user_id}.")
         if "domain_id" in cols and cols["domain_id"] != row["domain_id"]:
             raise ValidationError("Update of `domain_id` is not allowed.")
@@ -229,6 +240,7 @@ async def update_user(rt: Runtime, user_id: str, body: Mapping[str, Any]) -> dic
 async def delete_user(rt: Runtime, user_id: str) -> None:
     async with rt.db.transaction() as tx:
         if await get_row(tx.conn, user_id) is None:
+            await backends.refuse_write(rt, tx.conn, user_id, "user")
             raise NotFound(f"Could not find user: {user_id}.")
         await tx.execute(delete(t.assignment).where(t.assignment.c.actor_id == user_id))
         await tx.execute(delete(t.user_group_membership).where(
@@ -252,6 +264,7 @@ async def change_password(
     async with rt.db.transaction() as tx:
         row = await get_row(tx.conn, user_id)
         if row is None:
+            await backends.refuse_write(rt, tx.conn, user_id, "user")
             raise NotFound(f"Could not find user: {user_id}.")
         pw = await current_password(tx.conn, user_id)
         if pw is None or not await hasher(rt).verify_async(original, pw["password_hash"]):
@@ -316,6 +329,9 @@ async def authenticate(rt: Runtime, ref: Mapping[str, Any]) -> Mapping[str, Any]
     password = ref.get("password") if isinstance(ref, Mapping) else None
     if not isinstance(password, str):
         raise ValidationError("Invalid input for field 'password': a string is required.")
+    external = await backends.authenticate(rt, ref, password)
+    if external is not None:
+        return external
     cfg = rt.settings.identity
     async with rt.db.read() as conn:
         try:

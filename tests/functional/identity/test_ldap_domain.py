@@ -1,0 +1,143 @@
+"""A domain whose users and groups live in LDAP: a live nubo configured through
+``<state dir>/nubo.toml`` against a seeded slapd, driven by openstacksdk."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openstack
+import pytest
+import requests
+from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as sdk_exc
+
+from tests.cloud import Cloud, free_port
+from tests.conftest import test_env as shared_env
+from tests.ldap_server import LdapServer, options
+
+pytestmark = pytest.mark.ldap
+
+
+def toml_table(domain_id: str, table: dict[str, object]) -> str:
+    lines = [f"[identity.domain_ldap.{domain_id}]"]
+    lines += [f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def ldap_cloud(ldap_server: LdapServer) -> Iterator[tuple[Cloud, str]]:
+    """A nubo (SQLite) whose domain ``<id>`` is configured to read LDAP; the domain
+    itself is created by the admin in the tests, with that id."""
+    domain_id = uuid.uuid4().hex
+    with tempfile.TemporaryDirectory(prefix="nubo-test-ldap-") as tmp:
+        state = Path(tmp) / "state"
+        state.mkdir()
+        (state / "nubo.toml").write_text(toml_table(domain_id, options(ldap_server.url)))
+        cloud = Cloud(state, free_port(), f"sqlite:///{tmp}/nubo.db", env=shared_env())
+        try:
+            cloud.start()
+            yield cloud, domain_id
+        finally:
+            cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def corp(ldap_cloud: tuple[Cloud, str]) -> dict[str, Any]:
+    cloud, domain_id = ldap_cloud
+    admin = cloud.connect()
+    domain = admin.identity.create_domain(id=domain_id, name="corp-ldap")
+    assert domain.id == domain_id
+    project = admin.identity.create_project(name="corp-project", domain_id=domain_id)
+    return {"cloud": cloud, "admin": admin, "domain": domain, "project": project}
+
+
+def _user(admin: Any, domain_id: str, name: str) -> Any:
+    found = list(admin.identity.users(domain_id=domain_id, name=name))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_users_of_the_domain_come_from_ldap(corp: dict[str, Any]) -> None:
+    admin, domain = corp["admin"], corp["domain"]
+    users = {u.name: u for u in admin.identity.users(domain_id=domain.id)}
+    assert set(users) == {"alice", "bob", "carol"}
+    assert users["alice"].email == "alice@nubo.test"
+    assert users["alice"].is_enabled and not users["carol"].is_enabled
+    assert all(u.domain_id == domain.id and len(u.id) == 64 for u in users.values())
+    assert [u.name for u in admin.identity.users(domain_id=domain.id, name="bob")] == ["bob"]
+    again = admin.identity.get_user(users["alice"].id)
+    assert (again.name, again.domain_id) == ("alice", domain.id)
+    # the SQL domains are untouched
+    assert "alice" not in {u.name for u in admin.identity.users(domain_id="default")}
+
+
+def test_groups_and_membership_come_from_ldap(corp: dict[str, Any]) -> None:
+    admin, domain = corp["admin"], corp["domain"]
+    groups = {g.name: g for g in admin.identity.groups(domain_id=domain.id)}
+    assert set(groups) == {"developers", "operators"}
+    assert groups["developers"].description == "People who write code"
+    members = {u.name for u in admin.identity.group_users(groups["developers"])}
+    assert members == {"alice", "bob"}
+    bob = _user(admin, domain.id, "bob")
+    assert {g.name for g in admin.identity.user_groups(bob)} == {"developers", "operators"}
+    assert admin.identity.check_user_in_group(bob, groups["operators"])
+    alice = _user(admin, domain.id, "alice")
+    assert not admin.identity.check_user_in_group(alice, groups["operators"])
+
+
+def test_ldap_user_gets_a_project_scoped_token(corp: dict[str, Any]) -> None:
+    cloud, admin, domain, project = corp["cloud"], corp["admin"], corp["domain"], corp["project"]
+    alice = _user(admin, domain.id, "alice")
+    member = admin.identity.find_role("member")
+    admin.identity.assign_project_role_to_user(project, alice, member)
+    assert admin.identity.validate_user_has_project_role(project, alice, member)
+
+    conn = openstack.connect(
+        auth_url=cloud.auth_url, username="alice", password="alice-pw-1",
+        user_domain_id=domain.id, project_id=project.id, project_domain_id=domain.id)
+    token = conn.session.get_token()
+    body = requests.get(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, headers={
+        "X-Auth-Token": token, "X-Subject-Token": token}).json()["token"]
+    assert body["user"]["id"] == alice.id and body["user"]["domain"]["id"] == domain.id
+    assert body["project"]["id"] == project.id
+    assert "member" in {r["name"] for r in body["roles"]}
+    # the LDAP user reads its own groups with its own token
+    mine = {g.name for g in conn.identity.user_groups(alice.id)}
+    assert mine == {"developers"}
+
+    with pytest.raises(ks_exc.Unauthorized):
+        openstack.connect(auth_url=cloud.auth_url, username="alice", password="wrong",
+                          user_domain_id=domain.id, project_id=project.id,
+                          project_domain_id=domain.id).session.get_token()
+
+
+def test_disabled_ldap_user_cannot_authenticate(corp: dict[str, Any]) -> None:
+    cloud, domain = corp["cloud"], corp["domain"]
+    r = requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "carol", "password": "carol-pw-3", "domain": {"id": domain.id}}}}}})
+    assert r.status_code == 401, r.text
+
+
+def test_writes_to_the_ldap_domain_are_refused(corp: dict[str, Any]) -> None:
+    admin, domain = corp["admin"], corp["domain"]
+    with pytest.raises(sdk_exc.ForbiddenException, match="read-only"):
+        admin.identity.create_user(name="dave", domain_id=domain.id, password="x")
+    with pytest.raises(sdk_exc.ForbiddenException, match="read-only"):
+        admin.identity.create_group(name="new", domain_id=domain.id)
+    bob = _user(admin, domain.id, "bob")
+    with pytest.raises(sdk_exc.ForbiddenException, match="read-only"):
+        admin.identity.update_user(bob, description="changed")
+    with pytest.raises(sdk_exc.ForbiddenException, match="read-only"):
+        admin.identity.delete_user(bob)
+    devs = next(g for g in admin.identity.groups(domain_id=domain.id) if g.name == "developers")
+    with pytest.raises(sdk_exc.ForbiddenException, match="read-only"):
+        admin.identity.remove_user_from_group(bob, devs)
+    with pytest.raises(sdk_exc.ForbiddenException, match="read-only"):
+        admin.identity.delete_group(devs)
+    # still there, unchanged
+    assert admin.identity.get_user(bob.id).description == "LDAP user bob"
