@@ -109,6 +109,15 @@ def test_ldap_user_gets_a_project_scoped_token(corp: dict[str, Any]) -> None:
     mine = {g.name for g in conn.identity.user_groups(alice.id)}
     assert mine == {"developers"}
 
+    # by public id too, and the grant shows in role assignments
+    by_id = requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "id": alice.id, "password": "alice-pw-1"}}},
+        "scope": {"project": {"id": project.id}}}})
+    assert by_id.status_code == 201, by_id.text
+    grants = list(admin.identity.role_assignments(user_id=alice.id))
+    assert [(g.scope["project"]["id"], g.role["id"]) for g in grants] == [(project.id, member.id)]
+
     with pytest.raises(ks_exc.Unauthorized):
         openstack.connect(auth_url=cloud.auth_url, username="alice", password="wrong",
                           user_domain_id=domain.id, project_id=project.id,
