@@ -155,7 +155,9 @@ GRANT_CHANGE = (
 
 DEFAULTS: dict[str, str] = {
     # --- base rules ----------------------------------------------------------------
-    "admin_required": "role:admin or is_admin:1",
+    # nubo: a domain-scoped admin administers its own domain only (through the manager
+    # role it implies), not the whole cloud as in Keystone.
+    "admin_required": "(role:admin or is_admin:1) and not rule:domain_scoped",
     "service_role": "role:service",
     "service_or_admin": "rule:admin_required or rule:service_role",
     "owner": "user_id:%(user_id)s",

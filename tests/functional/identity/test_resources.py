@@ -141,7 +141,7 @@ def test_role_assignments_effective_and_names(admin_api: Api, member_factory: An
     effective = admin_api.call(
         "GET", f"/role_assignments?user.id={m.user_id}&effective&include_names").json()
     names = {a["role"]["name"] for a in effective["role_assignments"]}
-    assert names == {"admin", "member", "reader"}
+    assert names == {"admin", "manager", "member", "reader"}
     scoped = [a["scope"]["project"] for a in effective["role_assignments"]]
     assert all(s["id"] == m.project_id and s["name"] for s in scoped)
 
