@@ -28,11 +28,11 @@ async def create_domain(req: ApiRequest) -> Reply:
 @router.get("/v3/domains")
 async def list_domains(req: ApiRequest) -> Reply:
     f = links.filters(req)
-    req.authorize("identity:list_domains", {"target": {"domain": {}}})
+    own = req.ctx.domain_id
+    req.authorize("identity:list_domains", {"target": {"domain": {"id": own}}})
     found = await resource.list_projects(req.rt, f, domain_only=True)
-    ctx = req.ctx
-    if not req.allowed("identity:list_domains_all", {}) and ctx.domain_id:
-        found = [d for d in found if d["id"] == ctx.domain_id]
+    if own:
+        found = [d for d in found if d["id"] == own]
     return links.collection(req, "domains", "domains", found)
 
 

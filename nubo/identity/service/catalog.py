@@ -265,6 +265,23 @@ def _check_endpoint(body: Mapping[str, Any], creating: bool) -> None:
 ENDPOINT_COLS = ("service_id", "interface", "url", "enabled", "region_id")
 
 
+async def _ensure_region(tx: Tx, body: Mapping[str, Any]) -> None:
+    """An endpoint's region must exist, except that the legacy ``region`` attribute
+    (without ``region_id``) creates its region on the fly, as Keystone does for
+    clients that still speak the v2 way."""
+    if body.get("region_id"):
+        if await _region(tx.conn, body["region_id"]) is None:
+            raise ValidationError(f"Could not find region: {body['region_id']}.")
+    elif body.get("region"):
+        region = body["region"]
+        if not isinstance(region, str) or len(region) > 255:
+            raise ValidationError("Invalid input for field 'region': a string of at most 255 "
+                                  "characters is required.")
+        if await _region(tx.conn, region) is None:
+            await tx.execute(insert(t.region).values(id=region, description="",
+                                                     parent_region_id=None, extra={}))
+
+
 async def create_endpoint(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any]:
     _check_endpoint(body, True)
     region = body.get("region_id") or body.get("region")
@@ -277,8 +294,7 @@ async def create_endpoint(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any
             await _service(tx.conn, row["service_id"])
         except NotFound as e:
             raise ValidationError(e.message) from None
-        if region and await _region(tx.conn, region) is None:
-            raise ValidationError(f"Could not find region: {region}.")
+        await _ensure_region(tx, body)
         await tx.execute(insert(t.endpoint).values(**row))
         _changed(tx, rt)
     return to_endpoint(row)
@@ -292,8 +308,7 @@ async def update_endpoint(rt: Runtime, endpoint_id: str, body: Mapping[str, Any]
         values: dict[str, Any] = {k: body[k] for k in ENDPOINT_COLS if k in body}
         if "region" in body and "region_id" not in body:
             values["region_id"] = body["region"]
-        if values.get("region_id") and await _region(tx.conn, values["region_id"]) is None:
-            raise ValidationError(f"Could not find region: {values['region_id']}.")
+        await _ensure_region(tx, body)
         if "service_id" in values:
             try:
                 await _service(tx.conn, values["service_id"])

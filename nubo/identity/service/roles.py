@@ -143,8 +143,9 @@ async def create_implied_role(rt: Runtime, prior_id: str, implied_id: str) -> di
             raise Forbidden(f"Role {prior_id} cannot imply itself.")
         if implied["name"] in PROHIBITED_IMPLIED and implied["domain_id"] == t.NULL_DOMAIN:
             raise Forbidden(f"{implied['name']} role may not be an implied role.")
-        if implied["domain_id"] != t.NULL_DOMAIN:
-            raise Forbidden(f"Implied role {implied_id} must not be domain specific.")
+        if prior["domain_id"] == t.NULL_DOMAIN and implied["domain_id"] != t.NULL_DOMAIN:
+            raise Forbidden(f"Global role {prior_id} cannot imply the domain-specific role "
+                            f"{implied_id}.")
         graph = await _graph(tx.conn)
         if prior_id in _closure(graph, [implied_id]):
             raise Forbidden(f"Implying {implied_id} from {prior_id} would make a cycle.")

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Tempest's identity v3 API tests against a fresh `nubo up --foreground`.
+#
+# usage: tests/conformance/run.sh [OUT_DIR]
+#
+# Starts nubo on a free port with a temporary state dir and Keystone's
+# security-compliance options on, runs ../shared/conformance/run_tempest.sh with
+# the identity v3 selection, then holds the result to tests/conformance/identity.txt:
+# every test listed there must pass (exit 1 naming each regression); tests that
+# pass but are not listed yet are printed so the list can grow.
+#
+# Environment: TEMPEST_VENV (default $HOME/.cache/anchors/tempest-venv), PYTHON
+# (default .venv/bin/python), NUBO_LOG_LEVEL (default WARNING), KEEP_STATE=1 to
+# keep the state dir, and every knob of run_tempest.sh.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/tests/conformance
+RUN_TEMPEST=$ROOT/../shared/conformance/run_tempest.sh
+EXPECTED=$HERE/identity.txt
+REGEX='^tempest\.api\.identity\.(admin\.)?v3\.'
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+export TEMPEST_VENV=${TEMPEST_VENV:-$HOME/.cache/anchors/tempest-venv}
+OUT_DIR=${1:-$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")}
+
+[ -x "$RUN_TEMPEST" ] || [ -f "$RUN_TEMPEST" ] || {
+    echo "missing $RUN_TEMPEST (shared/ must sit beside the repo)" >&2; exit 2; }
+
+# ---- tempest
+# (run_tempest.sh's discovery also needs keystoneauth1, which tempest does not pull in)
+if ! "$TEMPEST_VENV/bin/python" -c 'import tempest, keystoneauth1' 2>/dev/null; then
+    echo "[conformance] installing tempest into $TEMPEST_VENV" >&2
+    [ -x "$TEMPEST_VENV/bin/pip" ] || python3 -m venv "$TEMPEST_VENV"
+    "$TEMPEST_VENV/bin/pip" install -q tempest keystoneauth1
+fi
+
+# ---- nubo
+STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance-state.XXXXXX")
+PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+NUBO_PID=""
+cleanup() {
+    if [ -n "$NUBO_PID" ] && kill -0 "$NUBO_PID" 2>/dev/null; then
+        kill "$NUBO_PID" 2>/dev/null || true
+        wait "$NUBO_PID" 2>/dev/null || true
+    fi
+    if [ "${KEEP_STATE:-0}" = 1 ]; then
+        echo "[conformance] state kept in $STATE_DIR" >&2
+    else
+        rm -rf "$STATE_DIR"
+    fi
+}
+trap cleanup EXIT INT TERM
+
+export NUBO_IDENTITY__LOCKOUT_FAILURE_ATTEMPTS=2
+export NUBO_IDENTITY__LOCKOUT_DURATION=5
+export NUBO_IDENTITY__UNIQUE_LAST_PASSWORD_COUNT=2
+export NUBO_IDENTITY__MINIMUM_PASSWORD_AGE=0
+export NUBO_CORE__LOG_LEVEL=${NUBO_LOG_LEVEL:-WARNING}
+(cd "$ROOT" && exec "$PYTHON" -m nubo.cli.main --state-dir "$STATE_DIR" up --foreground \
+    --port "$PORT") > "$OUT_DIR/nubo.log" 2>&1 &
+NUBO_PID=$!
+
+AUTH_URL=http://127.0.0.1:$PORT/identity
+for _ in $(seq 600); do
+    kill -0 "$NUBO_PID" 2>/dev/null || { echo "nubo exited, see $OUT_DIR/nubo.log" >&2; exit 2; }
+    if [ -f "$STATE_DIR/nubo.pid" ] && curl -sf -o /dev/null "$AUTH_URL/v3"; then
+        break
+    fi
+    sleep 0.1
+done
+curl -sf -o /dev/null "$AUTH_URL/v3" || { echo "nubo did not start" >&2; exit 2; }
+ADMIN_PASSWORD=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin_password"])' \
+    "$STATE_DIR/secrets.json")
+echo "[conformance] nubo at $AUTH_URL (state $STATE_DIR), results in $OUT_DIR" >&2
+
+# ---- tempest run
+OVERRIDES=$OUT_DIR/tempest-overrides.conf
+cat > "$OVERRIDES" <<'EOF'
+[identity-feature-enabled]
+security_compliance = true
+EOF
+set +e
+TEMPEST_CONF_OVERRIDES=$OVERRIDES bash "$RUN_TEMPEST" "$AUTH_URL" "$ADMIN_PASSWORD" "$REGEX" \
+    "$OUT_DIR/tempest"
+RC=$?
+set -e
+if [ "$RC" -ge 2 ]; then
+    echo "[conformance] harness error (rc=$RC)" >&2
+    exit 2
+fi
+
+# ---- compare with the list we hold ourselves to
+"$PYTHON" - "$OUT_DIR/tempest/results.csv" "$EXPECTED" <<'EOF'
+import csv
+import sys
+from pathlib import Path
+
+results, expected_path = sys.argv[1], Path(sys.argv[2])
+with open(results, newline="") as f:
+    rows = list(csv.DictReader(f))
+status = {r["test_id"].split("[")[0]: r["status"] for r in rows}
+passed = {t for t, s in status.items() if s == "passed"}
+expected = set()
+if expected_path.exists():
+    expected = {line.strip() for line in expected_path.read_text().splitlines()
+                if line.strip() and not line.startswith("#")}
+regressions = sorted(expected - passed)
+new = sorted(passed - expected)
+for t in new:
+    print(f"NEW PASS   {t}")
+for t in regressions:
+    print(f"REGRESSION {t} ({status.get(t, 'not run')})")
+print(f"[conformance] {len(passed)} passed; {len(expected)} expected; "
+      f"{len(new)} newly passing; {len(regressions)} regressions")
+sys.exit(1 if regressions else 0)
+EOF
