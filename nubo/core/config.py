@@ -199,8 +199,9 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return value.lower() in ("1", "true", "yes", "on")
+        truthy, falsy = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+        if isinstance(value, str) and value.lower() in truthy + falsy:
+            return value.lower() in truthy
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value

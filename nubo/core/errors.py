@@ -44,7 +44,8 @@ class Forbidden(NuboError):
 
 class PolicyNotAuthorized(Forbidden):
     def __init__(self, rule: str, message: str | None = None) -> None:
-        super().__init__(message or f"You are not authorized to perform the requested action: {rule}.")
+        super().__init__(
+            message or f"You are not authorized to perform the requested action: {rule}.")
         self.rule = rule
 
 

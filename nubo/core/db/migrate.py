@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from nubo.core.db.engine import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SERVICES_WITH_SCHEMA = ("core", "identity")
 HERE = Path(__file__).parent
@@ -36,6 +40,8 @@ def _versions_dir(service: str) -> Path:
 
 
 def alembic_config(services: tuple[str, ...] = SERVICES_WITH_SCHEMA) -> Config:
+    from alembic.config import Config
+
     _import_tables()
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE / "alembic"))
@@ -47,12 +53,41 @@ def alembic_config(services: tuple[str, ...] = SERVICES_WITH_SCHEMA) -> Config:
 
 
 def _upgrade(conn: Connection, cfg: Config) -> None:
+    from alembic import command
+
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "heads")
 
 
+REVISION = re.compile(r"^(down_revision|revision)\s*=\s*(.+)$", re.MULTILINE)
+
+
+def expected_heads() -> set[str]:
+    """The head revision of every chain, read from the files without Alembic
+    (importing Alembic costs most of a second at every start)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for service in SERVICES_WITH_SCHEMA:
+        for path in _versions_dir(service).glob("*.py"):
+            for key, value in REVISION.findall(path.read_text()):
+                names = set(re.findall(r"['\"]([0-9a-zA-Z_]+)['\"]", value))
+                (revisions if key == "revision" else parents).update(names)
+    return revisions - parents
+
+
+async def current_heads(db: Database) -> set[str]:
+    try:
+        async with db.read() as conn:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return {str(r[0]) for r in rows}
+    except DBAPIError:
+        return set()
+
+
 async def upgrade(db: Database) -> None:
     """Bring every service's schema to its newest revision (idempotent)."""
+    if await current_heads(db) == expected_heads():
+        return
     cfg = alembic_config()
     async with db.engine.begin() as conn:
         await conn.run_sync(_upgrade, cfg)
@@ -74,6 +109,8 @@ def revision(url: str, service: str, message: str) -> None:
     cfg.attributes["include_tables"] = _service_tables(service)
 
     def run(conn: Connection) -> None:
+        from alembic import command
+
         _upgrade(conn, cfg)
         command.revision(cfg, message=message, autogenerate=True,
                          head="base" if first else f"{service}@head",
