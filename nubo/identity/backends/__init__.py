@@ -20,7 +20,6 @@ from nubo.core.config import Settings
 from nubo.core.errors import Forbidden, NuboError, Unauthorized
 from nubo.core.runtime import Runtime
 from nubo.identity.backends import mapping
-from nubo.identity.backends.ldap import LdapIdentity, LdapOptions
 from nubo.identity.backends.mapping import GROUP, USER
 from nubo.identity.service import resource
 from nubo.identity.service.filters import parse_bool
@@ -47,6 +46,10 @@ class IdentityBackend(Protocol):
 
 def validate(settings: Settings) -> None:
     """Check every domain's LDAP options at start-up (ConfigError when wrong)."""
+    if not settings.identity.domain_ldap:
+        return
+    from nubo.identity.backends.ldap import LdapOptions
+
     for domain_id, table in settings.identity.domain_ldap.items():
         LdapOptions.from_table(domain_id, table)
 
@@ -58,6 +61,8 @@ def for_domain(rt: Runtime, domain_id: str | None) -> IdentityBackend | None:
         return None
     built: dict[str, IdentityBackend] = rt.state.setdefault(STATE, {})
     if domain_id not in built:
+        from nubo.identity.backends.ldap import LdapIdentity, LdapOptions
+
         built[domain_id] = LdapIdentity(domain_id,
                                         LdapOptions.from_table(domain_id, tables[domain_id]))
     return built[domain_id]
