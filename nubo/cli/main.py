@@ -88,12 +88,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _foreground(settings: Settings, data: dict[str, str]) -> int:
-    from nubo.cli.launcher import Accounts, serve
+    from nubo.cli.launcher import Accounts, run, serve
 
     pid_file = settings.state_path / "nubo.pid"
     accounts = Accounts(data["admin_password"], data["demo_password"], bool(data.get("reset")))
     try:
-        asyncio.run(serve(settings, accounts, ready=pid_file))
+        run(serve(settings, accounts, ready=pid_file))
     finally:
         if pid_file.exists() and pid_file.read_text().strip() == str(os.getpid()):
             pid_file.unlink()

@@ -184,7 +184,8 @@ class ApiRequest:
         if not data.strip():
             raise BadRequest("The request body is missing.")
         if "json" not in ctype.split(";")[0].lower():
-            raise UnsupportedMediaType(f"Unsupported content type {ctype!r}: send application/json.")
+            raise UnsupportedMediaType(
+                f"Unsupported content type {ctype!r}: send application/json.")
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as e:

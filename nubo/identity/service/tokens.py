@@ -9,8 +9,9 @@ until an identity change or a revocation clears the cache.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -86,9 +87,21 @@ class TokenState:
     formatter: TokenFormatter
     revocations: revoke.RevocationIndex
     cache: dict[str, TokenData] = field(default_factory=dict)
+    # what a (user, scope, app credential) is granted, which scopes a user may request,
+    # and users' password expiry: the same data the per-token cache holds, shared by
+    # every token with that key, so issuing a token costs (almost) no queries. Cleared
+    # with the token cache; a load that raced with a clear is not stored (``generation``).
+    grants: dict[tuple[Any, ...], TokenData] = field(default_factory=dict)
+    password_expiry: dict[str, str | None] = field(default_factory=dict)
+    scopes: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    generation: int = 0
 
     def clear_cache(self) -> None:
         self.cache.clear()
+        self.grants.clear()
+        self.password_expiry.clear()
+        self.scopes.clear()
+        self.generation += 1
 
 
 async def start(rt: Runtime) -> TokenState:
@@ -148,6 +161,20 @@ async def validate_context(rt: Runtime, token: str, request_id: str) -> RequestC
 
 
 async def _load(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
+    state = state_of(rt)
+    key = (p.user_id, p.project_id, p.domain_id, p.system, p.app_cred_id)
+    grant = state.grants.get(key)
+    if grant is None:
+        generation = state.generation
+        grant = await _load_grant(rt, token, p)
+        if generation == state.generation:
+            if len(state.grants) >= MAX_CACHE:
+                state.grants.clear()
+            state.grants[key] = grant
+    return replace(grant, token=token, payload=p)
+
+
+async def _load_grant(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
     async with rt.db.read() as conn:
         user = await users.lookup_row(rt, conn, p.user_id)
         if user is None or not user["enabled"]:
@@ -312,6 +339,22 @@ async def _resolve_scope(rt: Runtime, who: Identity, scope: Any) -> dict[str, st
     if not isinstance(scope, Mapping) or len(scope) != 1:
         raise ValidationError("Invalid input for field 'scope': exactly one of project, domain "
                               "or system.")
+    # a granted scope is cached like a token's grants (and cleared with them); refusals
+    # are not cached
+    state = state_of(rt)
+    key = (who.user_id, json.dumps(scope, sort_keys=True, default=str))
+    granted = state.scopes.get(key)
+    if granted is None:
+        generation = state.generation
+        granted = await _check_scope(rt, who, scope)
+        if generation == state.generation:
+            if len(state.scopes) >= MAX_CACHE:
+                state.scopes.clear()
+            state.scopes[key] = granted
+    return dict(granted)
+
+
+async def _check_scope(rt: Runtime, who: Identity, scope: Mapping[str, Any]) -> dict[str, str]:
     kind, ref = next(iter(scope.items()))
     async with rt.db.read() as conn:
         if kind == "project":
@@ -433,11 +476,20 @@ async def render(rt: Runtime, data: TokenData, *, catalog: bool = True) -> dict[
 
 
 async def _password_expiry(rt: Runtime, user_id: str) -> str | None:
+    state = state_of(rt)
+    if user_id in state.password_expiry:
+        return state.password_expiry[user_id]
+    generation = state.generation
     async with rt.db.read() as conn:
         pw = await users.current_password(conn, user_id)
-    if pw is None or pw["expires_at"] is None:
-        return None
-    return str(pw["expires_at"].strftime("%Y-%m-%dT%H:%M:%S.%f"))
+    expiry = None
+    if pw is not None and pw["expires_at"] is not None:
+        expiry = str(pw["expires_at"].strftime("%Y-%m-%dT%H:%M:%S.%f"))
+    if generation == state.generation:
+        if len(state.password_expiry) >= MAX_CACHE:
+            state.password_expiry.clear()
+        state.password_expiry[user_id] = expiry
+    return expiry
 
 
 async def require_subject(rt: Runtime, token: str | None, *, allow_expired: bool) -> TokenData:
