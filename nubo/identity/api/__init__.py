@@ -7,6 +7,7 @@ from nubo.core.api.routing import ServiceApp
 from nubo.identity.api import (
     auth,
     catalog,
+    consumers,
     credentials,
     ec2,
     endpoint_filter,
@@ -26,6 +27,7 @@ def service_app() -> ServiceApp:
         routers=[versions.router, auth.router, projects.router, users.router, roles.router,
                  catalog.router, ec2.router,
                  credentials.router, limits.router, endpoint_filter.router, policies.router,
+                 consumers.router,
                  ],
         fault=keystone_fault,
     )
