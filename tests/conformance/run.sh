@@ -23,7 +23,7 @@ PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 export TEMPEST_VENV=${TEMPEST_VENV:-$HOME/.cache/anchors/tempest-venv}
 OUT_DIR=${1:-$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")}
 
-[ -x "$RUN_TEMPEST" ] || [ -f "$RUN_TEMPEST" ] || {
+[ -f "$RUN_TEMPEST" ] || {
     echo "missing $RUN_TEMPEST (shared/ must sit beside the repo)" >&2; exit 2; }
 
 # ---- tempest
@@ -61,14 +61,17 @@ export NUBO_CORE__LOG_LEVEL=${NUBO_LOG_LEVEL:-WARNING}
 NUBO_PID=$!
 
 AUTH_URL=http://127.0.0.1:$PORT/identity
-for _ in $(seq 600); do
+up() { # nubo answers and has written its pid file (bootstrap done)
+    [ -f "$STATE_DIR/nubo.pid" ] && "$PYTHON" -c \
+        'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+        "$AUTH_URL/v3" 2>/dev/null
+}
+for _ in $(seq 300); do
     kill -0 "$NUBO_PID" 2>/dev/null || { echo "nubo exited, see $OUT_DIR/nubo.log" >&2; exit 2; }
-    if [ -f "$STATE_DIR/nubo.pid" ] && curl -sf -o /dev/null "$AUTH_URL/v3"; then
-        break
-    fi
-    sleep 0.1
+    up && break
+    sleep 0.2
 done
-curl -sf -o /dev/null "$AUTH_URL/v3" || { echo "nubo did not start" >&2; exit 2; }
+up || { echo "nubo did not start, see $OUT_DIR/nubo.log" >&2; exit 2; }
 ADMIN_PASSWORD=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin_password"])' \
     "$STATE_DIR/secrets.json")
 echo "[conformance] nubo at $AUTH_URL (state $STATE_DIR), results in $OUT_DIR" >&2
