@@ -9,6 +9,7 @@ from nubo.identity.api import (
     catalog,
     consumers,
     credentials,
+    domain_config,
     ec2,
     endpoint_filter,
     limits,
@@ -27,7 +28,7 @@ def service_app() -> ServiceApp:
         routers=[versions.router, auth.router, projects.router, users.router, roles.router,
                  catalog.router, ec2.router,
                  credentials.router, limits.router, endpoint_filter.router, policies.router,
-                 consumers.router,
+                 consumers.router, domain_config.router,
                  ],
         fault=keystone_fault,
     )
