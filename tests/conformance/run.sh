@@ -9,7 +9,7 @@
 # every test listed there must pass (exit 1 naming each regression); tests that
 # pass but are not listed yet are printed so the list can grow.
 #
-# Environment: TEMPEST_VENV (default $HOME/.cache/anchors/tempest-venv), PYTHON
+# Environment: TEMPEST_VENV (default $HOME/.cache/anchors/tempest-venv), NUBO_PYTHON
 # (default .venv/bin/python), NUBO_LOG_LEVEL (default WARNING), KEEP_STATE=1 to
 # keep the state dir, and every knob of run_tempest.sh.
 set -euo pipefail
@@ -19,7 +19,7 @@ HERE=$ROOT/tests/conformance
 RUN_TEMPEST=$ROOT/../shared/conformance/run_tempest.sh
 EXPECTED=$HERE/identity.txt
 REGEX='^tempest\.api\.identity\.(admin\.)?v3\.'
-PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+NUBO_PYTHON=${NUBO_PYTHON:-$ROOT/.venv/bin/python}
 export TEMPEST_VENV=${TEMPEST_VENV:-$HOME/.cache/anchors/tempest-venv}
 OUT_DIR=${1:-$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")}
 
@@ -36,7 +36,7 @@ fi
 
 # ---- nubo
 STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance-state.XXXXXX")
-PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$("$NUBO_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 NUBO_PID=""
 cleanup() {
     if [ -n "$NUBO_PID" ] && kill -0 "$NUBO_PID" 2>/dev/null; then
@@ -56,13 +56,13 @@ export NUBO_IDENTITY__LOCKOUT_DURATION=5
 export NUBO_IDENTITY__UNIQUE_LAST_PASSWORD_COUNT=2
 export NUBO_IDENTITY__MINIMUM_PASSWORD_AGE=0
 export NUBO_CORE__LOG_LEVEL=${NUBO_LOG_LEVEL:-WARNING}
-(cd "$ROOT" && exec "$PYTHON" -m nubo.cli.main --state-dir "$STATE_DIR" up --foreground \
+(cd "$ROOT" && exec "$NUBO_PYTHON" -m nubo.cli.main --state-dir "$STATE_DIR" up --foreground \
     --port "$PORT") > "$OUT_DIR/nubo.log" 2>&1 &
 NUBO_PID=$!
 
 AUTH_URL=http://127.0.0.1:$PORT/identity
 up() { # nubo answers and has written its pid file (bootstrap done)
-    [ -f "$STATE_DIR/nubo.pid" ] && "$PYTHON" -c \
+    [ -f "$STATE_DIR/nubo.pid" ] && "$NUBO_PYTHON" -c \
         'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
         "$AUTH_URL/v3" 2>/dev/null
 }
@@ -72,7 +72,7 @@ for _ in $(seq 300); do
     sleep 0.2
 done
 up || { echo "nubo did not start, see $OUT_DIR/nubo.log" >&2; exit 2; }
-ADMIN_PASSWORD=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin_password"])' \
+ADMIN_PASSWORD=$("$NUBO_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin_password"])' \
     "$STATE_DIR/secrets.json")
 echo "[conformance] nubo at $AUTH_URL (state $STATE_DIR), results in $OUT_DIR" >&2
 
@@ -83,7 +83,8 @@ cat > "$OVERRIDES" <<'EOF'
 security_compliance = true
 EOF
 set +e
-TEMPEST_CONF_OVERRIDES=$OVERRIDES bash "$RUN_TEMPEST" "$AUTH_URL" "$ADMIN_PASSWORD" "$REGEX" \
+# (stestr runs the tests with $PYTHON when it is set: keep ours out of its way)
+env -u PYTHON TEMPEST_CONF_OVERRIDES="$OVERRIDES" bash "$RUN_TEMPEST" "$AUTH_URL" "$ADMIN_PASSWORD" "$REGEX" \
     "$OUT_DIR/tempest"
 RC=$?
 set -e
@@ -93,7 +94,7 @@ if [ "$RC" -ge 2 ]; then
 fi
 
 # ---- compare with the list we hold ourselves to
-"$PYTHON" - "$OUT_DIR/tempest/results.csv" "$EXPECTED" <<'EOF'
+"$NUBO_PYTHON" - "$OUT_DIR/tempest/results.csv" "$EXPECTED" <<'EOF'
 import csv
 import sys
 from pathlib import Path
