@@ -15,6 +15,7 @@ from nubo.identity.api import (
     limits,
     policies,
     projects,
+    revoke_events,
     roles,
     users,
     versions,
@@ -28,7 +29,7 @@ def service_app() -> ServiceApp:
         routers=[versions.router, auth.router, projects.router, users.router, roles.router,
                  catalog.router, ec2.router,
                  credentials.router, limits.router, endpoint_filter.router, policies.router,
-                 consumers.router, domain_config.router,
+                 consumers.router, domain_config.router, revoke_events.router,
                  ],
         fault=keystone_fault,
     )
