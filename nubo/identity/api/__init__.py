@@ -17,6 +17,7 @@ from nubo.identity.api import (
     projects,
     revoke_events,
     roles,
+    trusts,
     users,
     versions,
 )
@@ -29,7 +30,7 @@ def service_app() -> ServiceApp:
         routers=[versions.router, auth.router, projects.router, users.router, roles.router,
                  catalog.router, ec2.router,
                  credentials.router, limits.router, endpoint_filter.router, policies.router,
-                 consumers.router, domain_config.router, revoke_events.router,
+                 consumers.router, domain_config.router, revoke_events.router, trusts.router,
                  ],
         fault=keystone_fault,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nubo.core.auth.context import RequestContext
-from nubo.core.errors import NotFound, Unauthorized, ValidationError
+from nubo.core.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
 from nubo.identity.fernet import (
@@ -28,7 +28,7 @@ from nubo.identity.fernet import (
     TokenPayload,
     new_audit_id,
 )
-from nubo.identity.service import app_creds, assignments, resource, revoke, users
+from nubo.identity.service import app_creds, assignments, resource, revoke, trusts, users
 from nubo.identity.service.catalog import catalog_for
 
 STATE = "identity.tokens"
@@ -49,6 +49,7 @@ class TokenData:
     domain: dict[str, Any] | None
     roles: tuple[dict[str, str], ...]
     app_cred: dict[str, Any] | None
+    trust: dict[str, Any] | None = None
 
     def context(self, request_id: str = "") -> RequestContext:
         p = self.payload
@@ -162,7 +163,7 @@ async def validate_context(rt: Runtime, token: str, request_id: str) -> RequestC
 
 async def _load(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
     state = state_of(rt)
-    key = (p.user_id, p.project_id, p.domain_id, p.system, p.app_cred_id)
+    key = (p.user_id, p.project_id, p.domain_id, p.system, p.app_cred_id, p.trust_id)
     grant = state.grants.get(key)
     if grant is None:
         generation = state.generation
@@ -200,12 +201,18 @@ async def _load_grant(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
                 raise InvalidToken("The application credential of this token is gone.")
             allowed = {r["id"] for r in app_cred["roles"]}
             roles = [r for r in roles if r["id"] in allowed]
+        trust = None
+        if p.trust_id:
+            trust = await trusts.for_token(conn, p.trust_id)
+            if trust is None:
+                raise InvalidToken("The trust of this token is gone or expired.")
+            roles = trust["roles"]
     if p.scope_id and not roles:
         raise InvalidToken(f"User {p.user_id} has no roles on the token's scope any more.")
     return TokenData(
         token=token, payload=p, user=dict(user), user_domain=user_domain,
         project=project, project_domain=project_domain, domain=domain, roles=tuple(roles),
-        app_cred=app_cred,
+        app_cred=app_cred, trust=trust,
     )
 
 
@@ -318,6 +325,8 @@ async def _token(rt: Runtime, body: Mapping[str, Any]) -> Identity:
     if p.app_cred_id:
         raise Unauthorized("A token created with an application credential cannot be used to "
                            "get another token.")
+    if p.trust_id:
+        raise Forbidden("A trust-scoped token cannot be used to get another token.")
     return Identity(p.user_id, ["token", *p.methods], expires_at=p.expires_at,
                     audit_parent=p.audit_ids[0], parent=p)
 
@@ -339,6 +348,8 @@ async def _resolve_scope(rt: Runtime, who: Identity, scope: Any) -> dict[str, st
     if not isinstance(scope, Mapping) or len(scope) != 1:
         raise ValidationError("Invalid input for field 'scope': exactly one of project, domain "
                               "or system.")
+    if "OS-TRUST:trust" in scope:
+        return await _trust_scope(rt, who, scope["OS-TRUST:trust"])
     # a granted scope is cached like a token's grants (and cleared with them); refusals
     # are not cached
     state = state_of(rt)
@@ -382,9 +393,24 @@ async def _check_scope(rt: Runtime, who: Identity, scope: Mapping[str, Any]) -> 
             if not await assignments.has_system_roles(conn, who.user_id):
                 raise Unauthorized(f"User {who.user_id} has no access to the system.")
             return {"system": "all"}
-    if kind == "OS-TRUST:trust":
-        raise Unauthorized("Trusts are not enabled in this cloud.")
     raise ValidationError(f"Invalid input for field 'scope': unknown scope {kind!r}.")
+
+
+async def _trust_scope(rt: Runtime, who: Identity, ref: Any) -> dict[str, str]:
+    """Spend a use of the trust (never cached); with impersonation the token's user
+    becomes the trustor, and the token never outlives the trust."""
+    if not isinstance(ref, Mapping) or not isinstance(ref.get("id"), str):
+        raise ValidationError("Invalid input for field 'scope.OS-TRUST:trust': an id.")
+    trust = await trusts.consume(rt, ref["id"], who.user_id)
+    if trust["impersonation"]:
+        who.user_id = trust["trustor_user_id"]
+    if trust["expires_at"] is not None:
+        ends = trust["expires_at"].replace(tzinfo=dt.UTC)
+        who.expires_at = min(who.expires_at, ends) if who.expires_at else ends
+    scope = {"trust_id": trust["id"]}
+    if trust["project_id"]:
+        scope["project_id"] = trust["project_id"]
+    return scope
 
 
 async def _default_project(rt: Runtime, who: Identity) -> dict[str, str]:
@@ -472,6 +498,9 @@ async def render(rt: Runtime, data: TokenData, *, catalog: bool = True) -> dict[
             "id": data.app_cred["id"], "name": data.app_cred["name"],
             "restricted": not data.app_cred["unrestricted"],
         }
+    if data.trust is not None:
+        body["OS-TRUST:trust"] = {k: data.trust[k] for k in (
+            "id", "impersonation", "trustor_user", "trustee_user")}
     return {"token": body}
 
 
