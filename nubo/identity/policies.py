@@ -21,14 +21,20 @@ How Keystone's rules were carried over
     ``(...) and not system_scope:all and not rule:domain_scoped``.
 
   Our engine cannot test that a credential is *unset* (a None credential never
-  matches), so ``domain_scoped`` is ``scope:domain``: it needs a ``scope`` credential
-  (``RequestContext.scope``) which ``to_policy_values()`` does not provide yet. Until it
-  does, ``domain_scoped`` never matches and domain-scoped tokens are not refused by
-  system/project-only rules (see "Approximations").
-* ``admin_required`` is ``role:admin`` in any scope. In Keystone the admin role is
-  global: a project-scoped admin (Tempest's admin) or a domain-scoped admin passes it
-  for any domain, project or user. The per-domain persona is ``manager`` (bootstrap
-  makes admin imply manager imply member imply reader).
+  matches), so the base rule ``domain_scoped`` is ``scope:domain``, on the ``scope``
+  credential (``RequestContext.scope``: project, domain, system or unscoped).
+* ``admin_required`` is the admin role on a project or the system, not on a domain.
+  This is nubo's one deliberate departure from Keystone, where the admin role is global
+  in every scope (a domain-scoped admin passes ``admin_required`` for any domain). Here
+  a domain-scoped admin is confined to its domain: it acts through the domain *manager*
+  persona (bootstrap makes admin imply manager imply member imply reader), so it may
+  manage users, groups and projects of its own domain and grant manager, member and
+  reader there. To close the escalation this would otherwise leave, the grant rules
+  drop Keystone's "admin of the actor's and target's domain grants any role" clause
+  (dead code in Keystone, where that admin already passes ``admin_required``). A
+  project-scoped admin (Tempest's admin) passes ``admin_required`` everywhere, as in
+  Keystone; override ``admin_required`` with ``role:admin or is_admin:1`` to get
+  Keystone's behaviour back (and restore the grant clause if wanted).
 * ``None:%(target.x)s`` (Keystone's "the target's x is None") works here as there:
   the target must carry the key, with the value None.
 
@@ -53,8 +59,7 @@ are the stored records (as the API renders them). "Flat ``user_id``" means a top
   ``list_projects``: ``target.domain_id`` as for ``list_users``.
 * domains: ``get_domain``: ``target.domain.id``; ``list_domains``:
   ``target.domain.id`` = the caller's ``domain_id`` when domain-scoped (and filter).
-* roles: ``get_role``: ``target.role`` (``name``); ``*_domain_role``: ``target.role``;
-  ``list_roles``: ``target.domain_id`` = the caller's ``domain_id`` when domain-scoped.
+* roles: ``get_role``: ``target.role`` (``name``); ``*_domain_role``: ``target.role``.
 * grants (``check/list/create/revoke_grant``): ``target.user`` or ``target.group`` (with
   ``domain_id``), ``target.project`` (``domain_id``) or ``target.domain`` (``id``), and
   for all but list ``target.role`` with ``name`` and ``domain_id`` (None for a global
@@ -82,15 +87,11 @@ are the stored records (as the API renders them). "Flat ``user_id``" means a top
   OS-ENDPOINT-POLICY, federation, OAuth1, domain configs, implied roles, system
   grants, registered limits, revocation events, auth): no target keys.
 
-Approximations
---------------
-* ``domain_scoped`` (above): until the context supplies ``scope``, a domain-scoped
-  token passes system/project-only rules when its check string passes, e.g. a domain
-  admin may manage the catalog. In Keystone a domain admin already passes
-  ``admin_required`` on grants, users and projects everywhere, so this widens nothing
-  it could not reach in one more request.
-* ``list_roles``: Keystone admits a manager whose token is domain-scoped
-  (``not domain_id:None``); that needs ``target.domain_id`` here (see roles).
+Departures and approximations
+-----------------------------
+* Keystone's ``list_roles`` admits a manager whose token is domain-scoped, written
+  ``not domain_id:None``, which would always pass here: it is ``rule:domain_scoped``.
+* The domain-admin confinement described above.
 * No ``identity:change_password``: Keystone has no such rule; the endpoint is
   unenforced and authenticates with the original password. ``update_user`` of oneself
   stays admin/manager only, as in Keystone.
@@ -147,16 +148,16 @@ def _grant_domains(role: str) -> str:
 
 # The role granted is global or belongs to the caller's domain.
 GRANTABLE_ROLE = "(domain_id:%(target.role.domain_id)s or None:%(target.role.domain_id)s)"
-GRANT_CHANGE = (
-    f"{ADMIN} or (({_grant_domains('admin')}) and {GRANTABLE_ROLE})"
-    f" or (({_grant_domains('manager')}) and rule:domain_managed_target_role)"
-)
+# Keystone also lets an admin of those domains grant any role there; see the module
+# docstring for why that clause is left out.
+GRANT_CHANGE = f"{ADMIN} or (({_grant_domains('manager')}) and rule:domain_managed_target_role)"
 
 
 DEFAULTS: dict[str, str] = {
     # --- base rules ----------------------------------------------------------------
     # nubo: a domain-scoped admin administers its own domain only (through the manager
     # role it implies), not the whole cloud as in Keystone.
+    # Keystone: role:admin or is_admin:1, in any scope (see the module docstring).
     "admin_required": "(role:admin or is_admin:1) and not rule:domain_scoped",
     "service_role": "role:service",
     "service_or_admin": "rule:admin_required or rule:service_role",
@@ -170,7 +171,7 @@ DEFAULTS: dict[str, str] = {
         "'manager':%(target.role.name)s or 'member':%(target.role.name)s"
         " or 'reader':%(target.role.name)s"
     ),
-    # nubo only: the caller's token is domain-scoped (needs a ``scope`` credential).
+    # nubo only: the caller's token is domain-scoped (folds Keystone's scope_types).
     "domain_scoped": "scope:domain",
     # --- auth (no scope_types) -------------------------------------------------------
     "identity:get_auth_catalog": "",
@@ -249,9 +250,9 @@ DEFAULTS: dict[str, str] = {
     "identity:update_domain_config": SP_ADMIN,
     "identity:delete_domain_config": SP_ADMIN,
     "identity:get_security_compliance_domain_config": "",
-    # --- roles: target.role (name, domain_id); list_roles target.domain_id --------------
+    # --- roles: target.role (name, domain_id) -----------------------------------------
     "identity:get_role": f"{ADMIN_OR_SYSTEM_READER} or (role:manager and rule:domain_managed_target_role)",
-    "identity:list_roles": f"{ADMIN_OR_SYSTEM_READER} or (role:manager and domain_id:%(target.domain_id)s)",
+    "identity:list_roles": f"{ADMIN_OR_SYSTEM_READER} or (role:manager and rule:domain_scoped)",
     "identity:create_role": SP_ADMIN,
     "identity:update_role": SP_ADMIN,
     "identity:delete_role": SP_ADMIN,
