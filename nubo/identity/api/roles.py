@@ -7,7 +7,7 @@ from typing import Any
 from nubo.core.api.responses import JSONResponse
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.identity.api import links
-from nubo.identity.service import assignments, roles
+from nubo.identity.service import assignments, resource, roles
 from nubo.identity.service.assignments import Assignment, Grant
 
 router = Router()
@@ -167,35 +167,30 @@ def _register_grants(prefix: str, target_kind: str, actor: str, inherited: bool)
         return Grant(actor, req.params["actor_id"], target_kind, target,
                      req.params["role_id"], inherited)
 
-    def authorize(req: ApiRequest, action: str, role_id: str | None) -> None:
+    async def authorize(req: ApiRequest, action: str, role_id: str | None) -> None:
         rule = _system_rule(_grant_rule(action, target_kind), actor)
-        target_id = req.params.get("target_id")
-        target: dict[str, Any] = {actor: {"id": req.params["actor_id"]}}
-        if role_id:
-            target["role"] = {"id": role_id}
-        if target_kind == "project":
-            target["project"] = {"id": target_id}
-        elif target_kind == "domain":
-            target["domain"] = {"id": target_id}
+        target = await assignments.grant_target(
+            req.rt, actor, req.params["actor_id"], target_kind, req.params.get("target_id"),
+            role_id)
         req.authorize(rule, {"target": target})
 
     async def put(req: ApiRequest) -> Reply:
-        authorize(req, "create", req.params["role_id"])
+        await authorize(req, "create", req.params["role_id"])
         await assignments.create_grant(req.rt, grant(req))
         return None
 
     async def check(req: ApiRequest) -> Reply:
-        authorize(req, "check", req.params["role_id"])
+        await authorize(req, "check", req.params["role_id"])
         await assignments.check_grant(req.rt, grant(req))
         return None
 
     async def remove(req: ApiRequest) -> Reply:
-        authorize(req, "revoke", req.params["role_id"])
+        await authorize(req, "revoke", req.params["role_id"])
         await assignments.delete_grant(req.rt, grant(req))
         return None
 
     async def list_(req: ApiRequest) -> Reply:
-        authorize(req, "list", None)
+        await authorize(req, "list", None)
         found = await assignments.list_grants(
             req.rt, actor, req.params["actor_id"], target_kind,
             req.params.get("target_id", assignments.SYSTEM), inherited)
@@ -219,15 +214,21 @@ for _prefix, (_tk, _actor, _inh) in GRANT_PATHS.items():
 async def list_role_assignments(req: ApiRequest) -> Reply:
     q = links.filters(req)
     target: dict[str, Any] = {}
-    if "scope.project.id" in q:
+    domain_id = req.ctx.domain_id
+    if "include_subtree" in q and "scope.project.id" in q:
+        async with req.rt.db.read() as conn:
+            project = await resource.get_row(conn, q["scope.project.id"])
         target["project"] = {"id": q["scope.project.id"]}
-    if "scope.domain.id" in q:
-        target["domain"] = {"id": q["scope.domain.id"]}
-    rule = ("identity:list_role_assignments_for_tree" if "include_subtree" in q
-            else "identity:list_role_assignments")
-    req.authorize(rule, {"target": target, "project_id": q.get("scope.project.id"),
-                         "domain_id": q.get("scope.domain.id")})
+        domain_id = project["domain_id"] if project else None
+        rule = "identity:list_role_assignments_for_tree"
+    else:
+        rule = "identity:list_role_assignments"
+    target["domain_id"] = domain_id
+    req.authorize(rule, {"target": target})
     found = await assignments.list_role_assignments(req.rt, q)
+    if req.ctx.domain_id and not req.allowed(rule, {"target": {"domain_id": None}}):
+        # a domain reader sees the assignments on its domain and its projects only
+        found = await assignments.within_domain(req.rt, found, req.ctx.domain_id)
     names = await assignments.names(req.rt, found) if "include_names" in q and q[
         "include_names"] not in ("0", "false", "False") else None
     body = [_render_assignment(req, a, names) for a in found]

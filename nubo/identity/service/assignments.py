@@ -116,6 +116,29 @@ async def list_grants(rt: Runtime, actor_kind: str, actor_id: str, target_kind: 
         return [roles.to_role(r._mapping) for r in await conn.execute(q)]
 
 
+async def grant_target(rt: Runtime, actor_kind: str, actor_id: str, target_kind: str,
+                       target_id: str | None, role_id: str | None) -> dict[str, Any]:
+    """What the grant policy rules look at: the actor's, the target's and the
+    role's domains (a domain manager grants only within its domain)."""
+    async with rt.db.read() as conn:
+        actor = await (users.lookup_row(rt, conn, actor_id) if actor_kind == "user"
+                       else groups.lookup_row(rt, conn, actor_id))
+        out: dict[str, Any] = {actor_kind: {"id": actor_id,
+                                            "domain_id": actor["domain_id"] if actor else None}}
+        if target_kind == "project" and target_id:
+            project = await resource.get_row(conn, target_id)
+            out["project"] = {"id": target_id,
+                              "domain_id": project["domain_id"] if project else None}
+        elif target_kind == "domain":
+            out["domain"] = {"id": target_id}
+        if role_id:
+            role = await roles.get_row(conn, role_id)
+            out["role"] = {"id": role_id, "name": role["name"] if role else None,
+                           "domain_id": None if role is None or role["domain_id"] ==
+                           t.NULL_DOMAIN else role["domain_id"]}
+    return out
+
+
 async def user_group_ids(conn: Any, user_id: str) -> list[str]:
     rows = await conn.execute(select(t.user_group_membership.c.group_id).where(
         t.user_group_membership.c.user_id == user_id))
@@ -305,6 +328,15 @@ async def _expand_targets(conn: Any, a: Assignment) -> list[tuple[str, str]]:
             t.project.c.domain_id == a.target_id, ~t.project.c.is_domain))
         return [("project", r.id) for r in rows]
     return [("project", pid) for pid in await resource.subtree_ids(conn, a.target_id)]
+
+
+async def within_domain(rt: Runtime, items: list[Assignment], domain_id: str
+                        ) -> list[Assignment]:
+    async with rt.db.read() as conn:
+        projects = {r.id for r in await conn.execute(
+            select(t.project.c.id).where(t.project.c.domain_id == domain_id))}
+    return [a for a in items if (a.target_kind == "domain" and a.target_id == domain_id)
+            or (a.target_kind == "project" and a.target_id in projects)]
 
 
 async def names(rt: Runtime, items: Iterable[Assignment]) -> dict[str, dict[str, Any]]:

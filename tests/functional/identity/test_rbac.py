@@ -90,3 +90,33 @@ def test_policy_covers_every_identity_route() -> None:
                 used.add(node.value)
     missing = sorted(r for r in used if r not in DEFAULTS)
     assert not missing, missing
+
+
+def test_domain_manager_grants_within_its_domain(cloud: Cloud, admin_api: Api) -> None:
+    d1 = admin_api.call("POST", "/domains", {"domain": {"name": unique("d")}}).json()["domain"]
+    p1 = admin_api.call("POST", "/projects", {"project": {
+        "name": unique("p"), "domain_id": d1["id"]}}).json()["project"]
+    p0 = admin_api.call("POST", "/projects", {"project": {"name": unique("p")}}).json()["project"]
+    roles = {r["name"]: r["id"] for r in admin_api.call("GET", "/roles").json()["roles"]}
+    mgr = admin_api.call("POST", "/users", {"user": {
+        "name": unique("mgr"), "password": "pw", "domain_id": d1["id"]}}).json()["user"]
+    worker = admin_api.call("POST", "/users", {"user": {
+        "name": unique("w"), "domain_id": d1["id"]}}).json()["user"]
+    admin_api.call("PUT", f"/domains/{d1['id']}/users/{mgr['id']}/roles/{roles['manager']}")
+    tok = password_token(cloud, mgr["name"], "pw", {"domain": {"id": d1["id"]}},
+                         domain=d1["id"]).headers["X-Subject-Token"]
+    grant = f"/projects/{p1['id']}/users/{worker['id']}/roles/{roles['member']}"
+    assert admin_api.call("PUT", grant, token=tok).status_code == 204
+    # not admin, and not on a project of another domain
+    assert admin_api.call("PUT", f"/projects/{p1['id']}/users/{worker['id']}/roles/"
+                                 f"{roles['admin']}", token=tok).status_code == 403
+    assert admin_api.call("PUT", f"/projects/{p0['id']}/users/{worker['id']}/roles/"
+                                 f"{roles['member']}", token=tok).status_code == 403
+    # the domain's assignments are visible to it, and only those
+    seen = admin_api.call("GET", "/role_assignments", token=tok)
+    assert seen.status_code == 200, seen.text
+    targets = {next(iter(a["scope"].values()))["id"] for a in seen.json()["role_assignments"]}
+    assert targets == {d1["id"], p1["id"]}
+    admin_api.call("DELETE", f"/projects/{p0['id']}")
+    admin_api.call("PATCH", f"/domains/{d1['id']}", {"domain": {"enabled": False}})
+    admin_api.call("DELETE", f"/domains/{d1['id']}")
