@@ -35,7 +35,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from aiormq.exceptions import AMQPError
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from yarl import URL
 
 from nubo.core.bus.base import (
@@ -55,7 +55,8 @@ from nubo.core.bus.base import (
 
 ATTEMPTS_HEADER = "x-nubo-attempts"
 DEAD_LETTER_QUEUE = "nubo.bus.dead-letter"
-_BROKER_ERRORS = (AMQPError, OSError, asyncio.TimeoutError)
+# a channel closed under us by a lost connection is a broker error too (RuntimeError)
+_BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, OSError, asyncio.TimeoutError)
 
 
 def retry_tier(delay: float) -> tuple[str, int]:
