@@ -47,6 +47,7 @@ from nubo.core.bus.base import (
     Envelope,
     Handler,
     Subscription,
+    call_handler,
     finish_tasks,
     log,
     log_dead_letter,
@@ -55,8 +56,10 @@ from nubo.core.bus.base import (
 
 ATTEMPTS_HEADER = "x-nubo-attempts"
 DEAD_LETTER_QUEUE = "nubo.bus.dead-letter"
-# a channel closed under us by a lost connection is a broker error too (RuntimeError)
-_BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, OSError, asyncio.TimeoutError)
+# A channel closed under us by a lost connection is a broker error too (a RuntimeError).
+_BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, OSError, TimeoutError)
+_STEP_TIMEOUT = 5.0
+"""Bound on one teardown step, so a broker that stopped answering cannot hang close()."""
 
 
 def retry_tier(delay: float) -> tuple[str, int]:
@@ -133,7 +136,7 @@ class _AmqpSubscription(Subscription):
             await self._give_up(message, attempt, f"malformed envelope: {exc}")
             return
         try:
-            await self.handler(env)
+            await call_handler(self.handler, env)
         except Exception as exc:
             log_failure(self.queue, env, attempt, exc)
             await self._retry(message, attempt, exc)
@@ -167,7 +170,7 @@ class _AmqpSubscription(Subscription):
 async def _quietly(step: Awaitable[object], what: str) -> None:
     """Run a settle/teardown step whose failure only means the broker will redeliver."""
     try:
-        await step
+        await asyncio.wait_for(step, _STEP_TIMEOUT)
     except _BROKER_ERRORS as exc:
         log.warning("bus: %s failed (the broker will redeliver if needed): %r", what, exc)
 
@@ -190,6 +193,10 @@ class AmqpBus(Bus):
         return str(URL(self.url).with_password(None))
 
     async def start(self) -> None:
+        if self._closing:
+            raise BusError(f"the bus to {self.where} is closed")
+        if self._connection is not None:
+            return
         try:
             async with _translated(f"connecting to {self.where}"):
                 self._connection = await aio_pika.connect_robust(self.url)

@@ -6,7 +6,13 @@ topic syntax: ``*`` stands for exactly one word, ``#`` for zero or more words.
 Delivery is at least once. A message is acknowledged only after its handler returned;
 a handler that raises gets the message again after a growing delay, up to
 ``BusOptions.max_attempts`` deliveries, after which the message is dead-lettered and an
-error is logged. Handlers must therefore be idempotent.
+error is logged. Handlers must therefore be idempotent. Retries count only handler
+failures: a message whose handler kills the process is redelivered by the broker
+without its count going up.
+
+``publish`` returns once the bus holds the message (RabbitMQ: confirmed, persistent); it
+never waits for handlers. A message that matches no queue and no subscriber is dropped,
+as an AMQP topic exchange does.
 
 Two kinds of subscription:
 
@@ -17,6 +23,11 @@ Two kinds of subscription:
   was declared with, so give each pattern its own queue name.
 - ``subscribe(pattern, handler)``: fanout; every subscriber receives every matching
   message published while it is subscribed.
+
+Each subscription runs up to ``BusOptions.prefetch`` handlers at once, each in its own
+task. ``Subscription.cancel`` and ``Bus.close`` stop new deliveries, then wait up to
+``drain_timeout`` for running handlers; a handler still running is cancelled and its
+message, never acknowledged, goes back to its queue.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from typing import Any, Self, TypeVar
 import orjson
 
 from nubo.core.errors import ServiceUnavailable
+from nubo.core.log import request_id_var
 
 log = logging.getLogger("nubo.bus")
 
@@ -143,6 +155,13 @@ Handler = Callable[[Envelope], Awaitable[None]]
 """``async def handler(env: Envelope) -> None``; raising means "deliver again later"."""
 
 
+async def call_handler(handler: Handler, env: Envelope) -> None:
+    """Run ``handler`` in the caller's task with the message's request id as the current
+    one, so its log lines and the messages it publishes carry it on."""
+    request_id_var.set(env.request_id or "")
+    await handler(env)
+
+
 def check_topic(topic: str) -> str:
     """Return ``topic`` if it is dot-separated words of letters, digits, ``_`` and ``-``."""
     if not _fits(topic) or not all(_WORD.fullmatch(w) for w in topic.split(".")):
@@ -193,6 +212,7 @@ class BusOptions:
     retry_delay: float = 0.5
     """Delay before the second delivery; doubles for each further one."""
     max_retry_delay: float = 30.0
+    """Longest delay between two deliveries."""
     drain_timeout: float = 30.0
     """How long cancel/close wait for running handlers before cancelling them."""
     publish_timeout: float = 15.0
@@ -297,7 +317,11 @@ class Bus(abc.ABC):
         request_id: str | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> Envelope:
-        """Send a message; returns once the bus has taken responsibility for it."""
+        """Send a message; returns once the bus has taken responsibility for it.
+
+        ``request_id`` defaults to the current one (``nubo.core.log.request_id_var``).
+        """
+        request_id = request_id or request_id_var.get() or None
         env = Envelope.new(topic, payload, request_id=request_id, context=context)
         await self._send(env, env.to_json())
         return env

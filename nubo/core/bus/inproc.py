@@ -9,6 +9,7 @@ only as long as the bus: what is still queued when it closes is logged and lost.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import uuid
 from collections import deque
@@ -22,6 +23,7 @@ from nubo.core.bus.base import (
     Envelope,
     Handler,
     Subscription,
+    call_handler,
     finish_tasks,
     log,
     log_dead_letter,
@@ -161,24 +163,26 @@ class InProcBus(Bus):
         while queue.messages and (consumer := queue.next_consumer(self.options.prefetch)):
             message = queue.messages.popleft()
             queue.in_flight += 1
-            task = asyncio.create_task(self._deliver(queue, consumer, message))
+            # A fresh context, as in another process: nothing leaks from the publisher.
+            delivery = self._deliver(queue, consumer, message)
+            task = asyncio.create_task(delivery, context=contextvars.Context())
             consumer.tasks.add(task)
-            task.add_done_callback(functools.partial(self._delivered, queue, consumer))
+            task.add_done_callback(functools.partial(self._delivered, queue, consumer, message))
 
-    def _delivered(self, queue: _Queue, consumer: _Consumer, task: asyncio.Task[None]) -> None:
+    def _delivered(
+        self, queue: _Queue, consumer: _Consumer, message: _Message, task: asyncio.Task[None]
+    ) -> None:
         consumer.tasks.discard(task)
         queue.in_flight -= 1
+        if task.cancelled() and not queue.deleted:
+            queue.messages.appendleft(message)  # never acknowledged: back to the queue
         self._dispatch(queue)
         self._changed.set()
 
     async def _deliver(self, queue: _Queue, consumer: _Consumer, message: _Message) -> None:
         env = Envelope.from_json(message.body)
         try:
-            await consumer.handler(env)
-        except asyncio.CancelledError:
-            if not queue.deleted:
-                queue.messages.appendleft(message)  # unacknowledged: back to the queue
-            raise
+            await call_handler(consumer.handler, env)
         except Exception as exc:
             log_failure(queue.name, env, message.attempt, exc)
             self._retry(queue, message, exc)

@@ -164,6 +164,22 @@ async def test_request_id_and_context_are_carried(backend: Backend, ns: str) -> 
     assert abs(datetime.now(UTC) - got.timestamp) < timedelta(seconds=30)
 
 
+async def test_messages_a_handler_publishes_keep_its_request_id(backend: Backend, ns: str) -> None:
+    bus = await backend.bus()
+    follow_ups = Inbox()
+
+    async def build(env: Envelope) -> None:
+        await bus.publish(f"{ns}.instance.spawned", {"id": env.payload["id"]})
+
+    await bus.consume(f"{ns}.instance.build", build, queue=f"{ns}.builder")
+    await bus.subscribe(f"{ns}.instance.spawned", follow_ups)
+    await bus.publish(f"{ns}.instance.build", {"id": "vm-4"}, request_id="req-777")
+    await bus.publish(f"{ns}.instance.build", {"id": "vm-5"})
+
+    received = await follow_ups.wait_for(2)
+    assert {e.payload["id"]: e.request_id for e in received} == {"vm-4": "req-777", "vm-5": None}
+
+
 async def test_publish_does_not_wait_for_handlers(backend: Backend, ns: str) -> None:
     bus = await backend.bus()
     gate = Gate()
