@@ -75,7 +75,7 @@ async def get_auth_catalog(req: ApiRequest) -> Reply:
 async def get_auth_projects(req: ApiRequest) -> Reply:
     req.authorize("identity:get_auth_projects")
     async with req.rt.db.read() as conn:
-        ids = await assignments.project_ids_for_user(conn, req.ctx.user_id)
+        ids = await assignments.project_ids_for_user(conn, req.ctx.user_id, rt=req.rt)
         rows = await conn.execute(select(t.project.c.id).where(t.project.c.id.in_(ids),
                                                                t.project.c.enabled))
         enabled = {r.id for r in rows}
@@ -87,7 +87,7 @@ async def get_auth_projects(req: ApiRequest) -> Reply:
 async def get_auth_domains(req: ApiRequest) -> Reply:
     req.authorize("identity:get_auth_domains")
     async with req.rt.db.read() as conn:
-        ids = await assignments.domain_ids_for_user(conn, req.ctx.user_id)
+        ids = await assignments.domain_ids_for_user(conn, req.ctx.user_id, rt=req.rt)
     domains: list[dict[str, Any]] = []
     for did in ids:
         domain = await resource.get_domain(req.rt, did)
@@ -100,6 +100,6 @@ async def get_auth_domains(req: ApiRequest) -> Reply:
 async def get_auth_system(req: ApiRequest) -> Reply:
     req.authorize("identity:get_auth_system")
     async with req.rt.db.read() as conn:
-        has = await assignments.has_system_roles(conn, req.ctx.user_id)
+        has = await assignments.has_system_roles(conn, req.ctx.user_id, rt=req.rt)
     return {"system": [{"all": True}] if has else [],
             "links": {"self": f"{links.base(req)}/auth/system", "previous": None, "next": None}}

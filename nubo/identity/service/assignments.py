@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, or_, select
 
 from nubo.core.errors import BadRequest, Forbidden, NotFound, ValidationError
 from nubo.core.runtime import Runtime
+from nubo.identity import backends
 from nubo.identity import tables as t
 from nubo.identity.service import cache, groups, resource, revoke, roles, users
 
@@ -139,17 +140,23 @@ async def grant_target(rt: Runtime, actor_kind: str, actor_id: str, target_kind:
     return out
 
 
-async def user_group_ids(conn: Any, user_id: str) -> list[str]:
+async def user_group_ids(conn: Any, user_id: str, rt: Runtime | None = None) -> list[str]:
+    """The user's groups: SQL membership, plus its directory groups when ``rt`` is
+    given and the user lives in an LDAP domain."""
     rows = await conn.execute(select(t.user_group_membership.c.group_id).where(
         t.user_group_membership.c.user_id == user_id))
-    return [r.group_id for r in rows]
+    ids = [r.group_id for r in rows]
+    if rt is not None and rt.settings.identity.domain_ldap:
+        external = await backends.groups_for_user(rt, conn, user_id)
+        ids.extend(g["id"] for g in external or ())
+    return ids
 
 
-async def direct_role_ids(conn: Any, user_id: str, target_kind: str, target_id: str
-                          ) -> set[str]:
+async def direct_role_ids(conn: Any, user_id: str, target_kind: str, target_id: str,
+                          *, rt: Runtime | None = None) -> set[str]:
     """Roles held on a target by a user directly, through groups, and by
     inheritance from the target's ancestors."""
-    actors = [user_id, *await user_group_ids(conn, user_id)]
+    actors = [user_id, *await user_group_ids(conn, user_id, rt)]
     a = t.assignment.c
     conds = [a.target_id == target_id]
     if target_kind == "project":
@@ -167,18 +174,19 @@ async def direct_role_ids(conn: Any, user_id: str, target_kind: str, target_id: 
     return {r.role_id for r in rows}
 
 
-async def effective_roles(conn: Any, user_id: str, target_kind: str, target_id: str
-                          ) -> list[dict[str, str]]:
+async def effective_roles(conn: Any, user_id: str, target_kind: str, target_id: str,
+                          *, rt: Runtime | None = None) -> list[dict[str, str]]:
     """The global roles a token scoped to the target carries (implied roles included)."""
-    direct = await direct_role_ids(conn, user_id, target_kind, target_id)
+    direct = await direct_role_ids(conn, user_id, target_kind, target_id, rt=rt)
     expanded = await roles.expand(conn, direct)
     return [{"id": rid, "name": name} for rid, (name, _) in sorted(expanded.items(),
                                                                      key=lambda kv: kv[1][0])]
 
 
-async def project_ids_for_user(conn: Any, user_id: str) -> list[str]:
+async def project_ids_for_user(conn: Any, user_id: str, *, rt: Runtime | None = None
+                               ) -> list[str]:
     """Projects the user can scope to (``GET /v3/auth/projects``)."""
-    actors = [user_id, *await user_group_ids(conn, user_id)]
+    actors = [user_id, *await user_group_ids(conn, user_id, rt)]
     a = t.assignment.c
     rows = await conn.execute(select(a.target_id, a.inherited, a.type).where(
         a.actor_id.in_(actors), a.type.in_(["UserProject", "GroupProject", "UserDomain",
@@ -197,16 +205,17 @@ async def project_ids_for_user(conn: Any, user_id: str) -> list[str]:
     return sorted(out)
 
 
-async def domain_ids_for_user(conn: Any, user_id: str) -> list[str]:
-    actors = [user_id, *await user_group_ids(conn, user_id)]
+async def domain_ids_for_user(conn: Any, user_id: str, *, rt: Runtime | None = None
+                              ) -> list[str]:
+    actors = [user_id, *await user_group_ids(conn, user_id, rt)]
     a = t.assignment.c
     rows = await conn.execute(select(a.target_id).where(
         a.actor_id.in_(actors), a.type.in_(["UserDomain", "GroupDomain"]), ~a.inherited))
     return sorted({r.target_id for r in rows})
 
 
-async def has_system_roles(conn: Any, user_id: str) -> bool:
-    return bool(await direct_role_ids(conn, user_id, "system", SYSTEM))
+async def has_system_roles(conn: Any, user_id: str, *, rt: Runtime | None = None) -> bool:
+    return bool(await direct_role_ids(conn, user_id, "system", SYSTEM, rt=rt))
 
 
 # ---------------------------------------------------------------- role_assignments

@@ -185,13 +185,15 @@ async def _load_grant(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
         if p.project_id:
             project = await _enabled_project(conn, p.project_id)
             project_domain = await _enabled_domain(conn, project["domain_id"])
-            roles = await assignments.effective_roles(conn, p.user_id, "project", p.project_id)
+            roles = await assignments.effective_roles(conn, p.user_id, "project", p.project_id,
+                                                      rt=rt)
         elif p.domain_id:
             domain = await _enabled_domain(conn, p.domain_id)
-            roles = await assignments.effective_roles(conn, p.user_id, "domain", p.domain_id)
+            roles = await assignments.effective_roles(conn, p.user_id, "domain", p.domain_id,
+                                                      rt=rt)
         elif p.system:
             roles = await assignments.effective_roles(conn, p.user_id, "system",
-                                                      assignments.SYSTEM)
+                                                      assignments.SYSTEM, rt=rt)
         else:
             roles = []
         app_cred = None
@@ -376,7 +378,8 @@ async def _check_scope(rt: Runtime, who: Identity, scope: Mapping[str, Any]) -> 
             dom = await resource.get_row(conn, project["domain_id"])
             if dom is not None and not dom["enabled"] and not project["is_domain"]:
                 raise Unauthorized(f"Domain {project['domain_id']} is disabled.")
-            if not await assignments.direct_role_ids(conn, who.user_id, "project", project_id):
+            if not await assignments.direct_role_ids(conn, who.user_id, "project", project_id,
+                                                        rt=rt):
                 raise Unauthorized(f"User {who.user_id} has no access to project {project_id}.")
             return {"project_id": project_id}
         if kind == "domain":
@@ -384,13 +387,14 @@ async def _check_scope(rt: Runtime, who: Identity, scope: Mapping[str, Any]) -> 
             dom = await resource.get_row(conn, domain_id)
             if dom is None or not dom["enabled"]:
                 raise Unauthorized(f"Domain {domain_id} is disabled.")
-            if not await assignments.direct_role_ids(conn, who.user_id, "domain", domain_id):
+            if not await assignments.direct_role_ids(conn, who.user_id, "domain", domain_id,
+                                                        rt=rt):
                 raise Unauthorized(f"User {who.user_id} has no access to domain {domain_id}.")
             return {"domain_id": domain_id}
         if kind == "system":
             if not isinstance(ref, Mapping) or ref.get("all") is not True:
                 raise ValidationError("Invalid input for field 'scope.system': {\"all\": true}.")
-            if not await assignments.has_system_roles(conn, who.user_id):
+            if not await assignments.has_system_roles(conn, who.user_id, rt=rt):
                 raise Unauthorized(f"User {who.user_id} has no access to the system.")
             return {"system": "all"}
     raise ValidationError(f"Invalid input for field 'scope': unknown scope {kind!r}.")
@@ -420,7 +424,8 @@ async def _default_project(rt: Runtime, who: Identity) -> dict[str, str]:
         project = await resource.get_row(conn, who.default_project_id)
         if project is None or not project["enabled"]:
             return {}
-        if not await assignments.direct_role_ids(conn, who.user_id, "project", project["id"]):
+        if not await assignments.direct_role_ids(conn, who.user_id, "project", project["id"],
+                                                    rt=rt):
             return {}
     return {"project_id": project["id"]}
 

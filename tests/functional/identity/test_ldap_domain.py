@@ -150,3 +150,25 @@ def test_writes_to_the_ldap_domain_are_refused(corp: dict[str, Any]) -> None:
         admin.identity.delete_group(devs)
     # still there, unchanged
     assert admin.identity.get_user(bob.id).description == "LDAP user bob"
+
+
+def test_roles_granted_to_an_ldap_group_reach_its_members(corp: dict[str, Any]) -> None:
+    cloud, admin, domain = corp["cloud"], corp["admin"], corp["domain"]
+    project = admin.identity.create_project(name="ops-project", domain_id=domain.id)
+    ops = next(g for g in admin.identity.groups(domain_id=domain.id) if g.name == "operators")
+    reader = admin.identity.find_role("reader")
+    admin.identity.assign_project_role_to_group(project, ops, reader)
+
+    def token(user: str, password: str) -> requests.Response:
+        return requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "password": password, "domain": {"id": domain.id}}}},
+            "scope": {"project": {"id": project.id}}}})
+
+    bob = token("bob", "bob-pw-2")  # bob is in operators
+    assert bob.status_code == 201, bob.text
+    assert "reader" in {r["name"] for r in bob.json()["token"]["roles"]}
+    projects = requests.get(f"{cloud.auth_url}/v3/auth/projects", timeout=30, headers={
+        "X-Auth-Token": bob.headers["X-Subject-Token"]}).json()["projects"]
+    assert project.id in {p["id"] for p in projects}
+    assert token("alice", "alice-pw-1").status_code == 401  # alice is not
