@@ -64,8 +64,7 @@ async def get_row(conn: Any, project_id: str) -> Mapping[str, Any] | None:
 async def get_project(rt: Runtime, project_id: str) -> dict[str, Any]:
     async with rt.db.read() as conn:
         row = await get_row(conn, project_id)
-        if row is None or (row["is_domain"] and row["domain_id"] == t.ROOT_DOMAIN
-                           and False):
+        if row is None:
             raise NotFound(f"Could not find project: {project_id}.")
         return to_project(row, (await _tags(conn, [project_id]))[project_id])
 

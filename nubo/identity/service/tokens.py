@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -34,6 +34,8 @@ from nubo.identity.service.catalog import catalog_for
 STATE = "identity.tokens"
 SUPPORTED_METHODS = ("password", "token", "application_credential")
 MAX_CACHE = 10000
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,18 @@ class TokenState:
         self.scopes.clear()
         self.generation += 1
 
+    async def cached(self, table: dict[K, V], key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """``table[key]``, loaded on a miss; not stored when a clear raced the load."""
+        if key in table:
+            return table[key]
+        generation = self.generation
+        value = await load()
+        if generation == self.generation:
+            if len(table) >= MAX_CACHE:
+                table.clear()
+            table[key] = value
+        return value
+
 
 async def start(rt: Runtime) -> TokenState:
     repo = KeyRepository(rt.settings.key_repository)
@@ -164,14 +178,7 @@ async def validate_context(rt: Runtime, token: str, request_id: str) -> RequestC
 async def _load(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
     state = state_of(rt)
     key = (p.user_id, p.project_id, p.domain_id, p.system, p.app_cred_id, p.trust_id)
-    grant = state.grants.get(key)
-    if grant is None:
-        generation = state.generation
-        grant = await _load_grant(rt, token, p)
-        if generation == state.generation:
-            if len(state.grants) >= MAX_CACHE:
-                state.grants.clear()
-            state.grants[key] = grant
+    grant = await state.cached(state.grants, key, lambda: _load_grant(rt, token, p))
     return replace(grant, token=token, payload=p)
 
 
@@ -356,14 +363,7 @@ async def _resolve_scope(rt: Runtime, who: Identity, scope: Any) -> dict[str, st
     # are not cached
     state = state_of(rt)
     key = (who.user_id, json.dumps(scope, sort_keys=True, default=str))
-    granted = state.scopes.get(key)
-    if granted is None:
-        generation = state.generation
-        granted = await _check_scope(rt, who, scope)
-        if generation == state.generation:
-            if len(state.scopes) >= MAX_CACHE:
-                state.scopes.clear()
-            state.scopes[key] = granted
+    granted = await state.cached(state.scopes, key, lambda: _check_scope(rt, who, scope))
     return dict(granted)
 
 
@@ -510,20 +510,15 @@ async def render(rt: Runtime, data: TokenData, *, catalog: bool = True) -> dict[
 
 
 async def _password_expiry(rt: Runtime, user_id: str) -> str | None:
+    async def load() -> str | None:
+        async with rt.db.read() as conn:
+            pw = await users.current_password(conn, user_id)
+        if pw is None or pw["expires_at"] is None:
+            return None
+        return str(pw["expires_at"].strftime("%Y-%m-%dT%H:%M:%S.%f"))
+
     state = state_of(rt)
-    if user_id in state.password_expiry:
-        return state.password_expiry[user_id]
-    generation = state.generation
-    async with rt.db.read() as conn:
-        pw = await users.current_password(conn, user_id)
-    expiry = None
-    if pw is not None and pw["expires_at"] is not None:
-        expiry = str(pw["expires_at"].strftime("%Y-%m-%dT%H:%M:%S.%f"))
-    if generation == state.generation:
-        if len(state.password_expiry) >= MAX_CACHE:
-            state.password_expiry.clear()
-        state.password_expiry[user_id] = expiry
-    return expiry
+    return await state.cached(state.password_expiry, user_id, load)
 
 
 async def require_subject(rt: Runtime, token: str | None, *, allow_expired: bool) -> TokenData:
