@@ -29,7 +29,7 @@ from nubo.core.service import ServiceSpec
 
 log = logging.getLogger("nubo")
 T = TypeVar("T")
-KNOWN_SERVICES = ("identity",)
+KNOWN_SERVICES = ("identity", "image", "placement", "compute")
 
 
 def load_specs(names: list[str]) -> list[ServiceSpec]:

@@ -29,7 +29,8 @@ class CoreSettings:
     log_level: str = "INFO"
     # "json" for structured logs, "text" for humans at a terminal
     log_format: str = "json"
-    enabled_services: list[str] = field(default_factory=lambda: ["identity"])
+    enabled_services: list[str] = field(
+        default_factory=lambda: ["identity", "image", "placement", "compute"])
 
 
 @dataclass

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from nubo.core.api.responses import JSONResponse
 from nubo.core.errors import NuboError
+from nubo.core.log import request_id_var
 
 FaultRenderer = Callable[[NuboError, str], JSONResponse]
 
@@ -46,4 +47,18 @@ def nova_fault(err: NuboError, public_url: str) -> JSONResponse:
 def neutron_fault(err: NuboError, public_url: str) -> JSONResponse:
     kind = str(err.details.get("type") or type(err).__name__)
     body = {"NeutronError": {"type": kind, "message": err.message, "detail": ""}}
+    return JSONResponse(body, status_code=err.status)
+
+
+def placement_fault(err: NuboError, public_url: str) -> JSONResponse:
+    """Placement's ``{"errors": [...]}`` with a machine-readable ``code``."""
+    error = {"status": err.status, "title": err.title, "detail": err.message,
+             "code": str(err.details.get("code") or "placement.undefined_code"),
+             "request_id": request_id_var.get()}
+    return JSONResponse({"errors": [error]}, status_code=err.status)
+
+
+def glance_fault(err: NuboError, public_url: str) -> JSONResponse:
+    """Glance's errors as webob renders them for JSON clients."""
+    body = {"code": f"{err.status} {err.title}", "title": err.title, "message": err.message}
     return JSONResponse(body, status_code=err.status)

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nubo.core.api.faults import FaultRenderer
+from nubo.core.api.microversions import Microversions, Version, parse
 from nubo.core.api.responses import JSONResponse
 from nubo.core.audit import AuditEvent
 from nubo.core.auth.context import RequestContext
@@ -61,6 +62,16 @@ class Endpoint:
     status: int = 200
     public: bool = False
     target: str = ""
+    # the microversion range in which the route exists (404 outside it)
+    min_version: str | None = None
+    max_version: str | None = None
+
+    def serves(self, version: Version | None) -> bool:
+        if version is None:
+            return True
+        if self.min_version and version < parse(self.min_version):
+            return False
+        return not (self.max_version and version > parse(self.max_version))
 
 
 @dataclass
@@ -68,10 +79,12 @@ class Router:
     endpoints: list[Endpoint] = field(default_factory=list)
 
     def route(
-        self, method: str, path: str, *, status: int = 200, public: bool = False, target: str = ""
+        self, method: str, path: str, *, status: int = 200, public: bool = False,
+        target: str = "", min_version: str | None = None, max_version: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.endpoints.append(Endpoint(method, path, handler, status, public, target))
+            self.endpoints.append(Endpoint(method, path, handler, status, public, target,
+                                           min_version, max_version))
             return handler
 
         return register
@@ -98,7 +111,7 @@ class Router:
 class ApiRequest:
     """One API call as a handler sees it."""
 
-    __slots__ = ("_ctx", "_json", "raw", "rt", "service")
+    __slots__ = ("_ctx", "_json", "_version", "raw", "rt", "service")
 
     def __init__(self, raw: Request, rt: Runtime, service: ServiceApp) -> None:
         self.raw = raw
@@ -106,6 +119,18 @@ class ApiRequest:
         self.service = service
         self._ctx: RequestContext | None = None
         self._json: Any = None
+        self._version: Version | None = None
+
+    @property
+    def version(self) -> Version:
+        """The negotiated microversion (only for APIs that have microversions)."""
+        if self._version is None:
+            raise RuntimeError(f"{self.service.name} has no microversions")
+        return self._version
+
+    def at_least(self, version: str) -> bool:
+        """Whether the request was made at ``version`` or later."""
+        return self.version >= parse(version)
 
     @property
     def params(self) -> Mapping[str, str]:
@@ -200,8 +225,10 @@ class ServiceApp:
     prefix: str
     routers: list[Router]
     fault: FaultRenderer
-    # extra headers on every response (e.g. Nova's microversion headers)
+    # extra headers on every response
     headers: Mapping[str, str] = field(default_factory=dict)
+    # the API's microversion range; None for APIs without microversions
+    microversions: Microversions | None = None
 
     def build(self, rt: Runtime) -> Starlette:
         paths: dict[str, dict[str, Endpoint]] = {}
@@ -246,6 +273,10 @@ class ServiceApp:
         req = ApiRequest(raw, rt, self)
         reply: Reply = None
         try:
+            if self.microversions is not None and not ep.public:
+                req._version = self.microversions.negotiate(raw.headers)
+                if not ep.serves(req._version):
+                    raise NotFound("The resource could not be found.")
             if not ep.public:
                 await req.authenticate()
             elif raw.headers.get("x-auth-token") and rt.validate_token is not None:
@@ -260,6 +291,8 @@ class ServiceApp:
                                             "fulfilling your request."), rt.settings.public_url)
         for key, value in self.headers.items():
             response.headers[key] = value
+        if req._version is not None and self.microversions is not None:
+            response.headers.update(self.microversions.response_headers(req._version))
         if raw.method not in READ_METHODS and rt.settings.audit.enabled:
             self._audit(rt, req, ep, response, reply)
         return response

@@ -1,0 +1,12 @@
+"""The Glance v2 API, mounted at ``/image``."""
+
+from __future__ import annotations
+
+from nubo.core.api.faults import glance_fault
+from nubo.core.api.routing import ServiceApp
+from nubo.image.api import versions
+
+
+def service_app() -> ServiceApp:
+    return ServiceApp(name="image", prefix="/image", routers=[versions.router],
+                      fault=glance_fault)

@@ -1,0 +1,15 @@
+"""The Placement API, mounted at ``/placement``."""
+
+from __future__ import annotations
+
+from nubo.core.api.faults import placement_fault
+from nubo.core.api.routing import ServiceApp
+from nubo.placement.api import versions
+from nubo.placement.api.versions import MICROVERSIONS
+
+
+def service_app() -> ServiceApp:
+    return ServiceApp(
+        name="placement", prefix="/placement", routers=[versions.router],
+        fault=placement_fault, microversions=MICROVERSIONS,
+    )

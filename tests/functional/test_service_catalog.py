@@ -1,0 +1,24 @@
+"""Every enabled service is in the catalog and answers keystoneauth's version discovery."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.cloud import Cloud
+
+
+def test_catalog_lists_every_service(cloud: Cloud) -> None:
+    conn = cloud.connect("nubo")
+    types = {s["type"] for s in conn.config.get_service_catalog().catalog}
+    assert {"identity", "image", "placement", "compute"} <= types
+
+
+def test_version_documents(cloud: Cloud) -> None:
+    base = cloud.auth_url.rsplit("/identity", 1)[0]
+    compute = requests.get(f"{base}/compute/", timeout=10).json()
+    assert compute["versions"][0]["id"] == "v2.1"
+    placement = requests.get(f"{base}/placement/", timeout=10).json()
+    assert placement["versions"][0]["id"] == "v1.0"
+    image = requests.get(f"{base}/image/", timeout=10)
+    assert image.status_code == 300 and image.json()["versions"][0]["status"] == "CURRENT"
+
