@@ -12,7 +12,7 @@ from nubo.core.api.microversions import Microversions
 from nubo.core.api.routing import ApiRequest, Reply, Router
 
 router = Router()
-MICROVERSIONS = Microversions.of("compute", "2.1", "2.1",
+MICROVERSIONS = Microversions.of("compute", "2.1", "2.90",
                                  legacy_header="X-OpenStack-Nova-API-Version")
 MEDIA = [{"base": "application/json",
           "type": "application/vnd.openstack.compute+json;version=2.1"}]
