@@ -98,6 +98,60 @@ class AuditSettings:
 
 
 @dataclass
+class SchedulerSettings:
+    # applied in this order; the names appear in "No valid host" messages
+    enabled_filters: list[str] = field(default_factory=lambda: [
+        "ComputeFilter", "AvailabilityZoneFilter", "ResourcesFilter",
+        "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter",
+        "ServerGroupAffinityFilter", "SameHostFilter", "DifferentHostFilter"])
+    # positive spreads instances over hosts, negative packs them
+    ram_weight_multiplier: float = 1.0
+    cpu_weight_multiplier: float = 0.0
+    disk_weight_multiplier: float = 1.0
+    num_instances_weight_multiplier: float = 0.0
+    soft_affinity_weight_multiplier: float = 1.0
+    soft_anti_affinity_weight_multiplier: float = 1.0
+    # pick at random among the best N hosts
+    host_subset_size: int = 1
+    shuffle_best_same_weighed_hosts: bool = False
+    # one selected host plus max_attempts - 1 alternates per instance
+    max_attempts: int = 3
+    default_availability_zone: str = "nova"
+
+
+@dataclass
+class ComputeSettings:
+    # the compute driver of this process's agents: "fake" (libvirt later)
+    driver: str = "fake"
+    # fake hypervisors run in-process by the all-in-one: fake-host-1..N
+    fake_hosts: int = 1
+    fake_vcpus: int = 16
+    fake_memory_mb: int = 32768
+    fake_disk_gb: int = 500
+    # seconds each fake operation takes, by name: {"spawn": 0.05, "destroy": 0.01}
+    fake_delays: dict[str, float] = field(default_factory=dict)
+    # hosts on which every fake spawn fails (tests force reschedules with it)
+    fake_fail_spawn_on_hosts: list[str] = field(default_factory=list)
+    # seconds between agent heartbeats; a service silent for service_down_time is down
+    report_interval: float = 10.0
+    service_down_time: float = 60.0
+    # spawn attempts of one build (first host plus alternates) before ERROR
+    max_build_attempts: int = 3
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_cpus: int = 0
+    reserved_host_memory_mb: int = 512
+    reserved_host_disk_mb: int = 0
+    enable_instance_password: bool = True
+    default_availability_zone: str = "nova"
+    internal_service_availability_zone: str = "internal"
+    # > 0: deleted servers are kept SOFT_DELETED this many seconds (not yet supported)
+    reclaim_instance_interval: int = 0
+    max_list_limit: int = 1000
+
+
+@dataclass
 class Settings:
     core: CoreSettings = field(default_factory=CoreSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -106,6 +160,8 @@ class Settings:
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    compute: ComputeSettings = field(default_factory=ComputeSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
 
     @property
     def state_path(self) -> Path:
