@@ -51,6 +51,25 @@ class Cloud:
     def clouds_yaml(self) -> Path:
         return self.state_dir / "clouds.yaml"
 
+    def sql(self, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of one read-only query on the cloud's database, for the few facts no
+        API shows (that nothing was leaked)."""
+        import asyncio
+
+        from sqlalchemy import text
+
+        from nubo.core.db.engine import Database
+
+        async def run() -> list[tuple[Any, ...]]:
+            db = Database(self.database_url)
+            try:
+                async with db.read() as conn:
+                    return [tuple(r) for r in await conn.execute(text(statement), params)]
+            finally:
+                await db.close()
+
+        return asyncio.run(run())
+
     def start(self) -> None:
         env = {**os.environ, **self.env,
                "NUBO_DATABASE__CONNECTION": self.database_url,

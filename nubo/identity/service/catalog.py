@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -21,7 +22,9 @@ CATALOG_KEY = "identity.catalog"
 SUBST = re.compile(r"\$\((\w+)\)s|%\((\w+)\)s")
 
 
-def _changed(tx: Tx, rt: Runtime) -> None:
+def changed(tx: Tx, rt: Runtime) -> None:
+    """After commit, every process drops its cached catalog (endpoints or their
+    project associations changed)."""
     tx.after_commit.append(lambda: rt.state.pop(CATALOG_KEY, None))
     tx.publish("identity.catalog.changed", {})
 
@@ -83,7 +86,7 @@ async def create_region(rt: Runtime, body: Mapping[str, Any], region_id: str | N
         except IntegrityError:
             raise Conflict(f"Conflict occurred attempting to store region - Duplicate ID, "
                            f"{rid}.") from None
-        _changed(tx, rt)
+        changed(tx, rt)
     return to_region(row)
 
 
@@ -116,7 +119,7 @@ async def update_region(rt: Runtime, region_id: str, body: Mapping[str, Any]) ->
             values["extra"] = {**(row["extra"] or {}), **extra}
         if values:
             await tx.execute(update(t.region).where(t.region.c.id == region_id).values(**values))
-        _changed(tx, rt)
+        changed(tx, rt)
         new = await _region(tx.conn, region_id)
     assert new is not None
     return to_region(new)
@@ -132,7 +135,7 @@ async def delete_region(rt: Runtime, region_id: str) -> None:
             raise Forbidden(f"Unable to delete region {region_id} because it or its child "
                             f"regions have associated endpoints.")
         await tx.execute(delete(t.region).where(t.region.c.id == region_id))
-        _changed(tx, rt)
+        changed(tx, rt)
 
 
 # ---------------------------------------------------------------- services
@@ -185,7 +188,7 @@ async def create_service(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any]
            "extra": extra}
     async with rt.db.transaction() as tx:
         await tx.execute(insert(t.service).values(**row))
-        _changed(tx, rt)
+        changed(tx, rt)
     return to_service(row)
 
 
@@ -201,7 +204,7 @@ async def update_service(rt: Runtime, service_id: str, body: Mapping[str, Any]
         if values:
             await tx.execute(update(t.service).where(t.service.c.id == service_id)
                              .values(**values))
-        _changed(tx, rt)
+        changed(tx, rt)
         new = await _service(tx.conn, service_id)
     return to_service(new)
 
@@ -211,7 +214,7 @@ async def delete_service(rt: Runtime, service_id: str) -> None:
         await _service(tx.conn, service_id)
         await tx.execute(delete(t.endpoint).where(t.endpoint.c.service_id == service_id))
         await tx.execute(delete(t.service).where(t.service.c.id == service_id))
-        _changed(tx, rt)
+        changed(tx, rt)
 
 
 # ---------------------------------------------------------------- endpoints
@@ -296,7 +299,7 @@ async def create_endpoint(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any
             raise ValidationError(e.message) from None
         await _ensure_region(tx, body)
         await tx.execute(insert(t.endpoint).values(**row))
-        _changed(tx, rt)
+        changed(tx, rt)
     return to_endpoint(row)
 
 
@@ -321,7 +324,7 @@ async def update_endpoint(rt: Runtime, endpoint_id: str, body: Mapping[str, Any]
         if values:
             await tx.execute(update(t.endpoint).where(t.endpoint.c.id == endpoint_id)
                              .values(**values))
-        _changed(tx, rt)
+        changed(tx, rt)
         new = await _endpoint(tx.conn, endpoint_id)
     return to_endpoint(new)
 
@@ -332,13 +335,22 @@ async def delete_endpoint(rt: Runtime, endpoint_id: str) -> None:
         await tx.execute(delete(t.endpoint).where(t.endpoint.c.id == endpoint_id))
         await tx.execute(delete(t.project_endpoint).where(
             t.project_endpoint.c.endpoint_id == endpoint_id))
-        _changed(tx, rt)
+        await tx.execute(delete(t.policy_association).where(
+            t.policy_association.c.endpoint_id == endpoint_id))
+        changed(tx, rt)
 
 
 # ---------------------------------------------------------------- the catalog
 
 
-async def _raw_catalog(rt: Runtime) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Catalog:
+    services: list[dict[str, Any]]
+    # OS-EP-FILTER: project id -> the endpoints its tokens carry (direct and by group)
+    by_project: dict[str, frozenset[str]]
+
+
+async def _raw_catalog(rt: Runtime) -> _Catalog:
     cached = rt.state.get(CATALOG_KEY)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -347,6 +359,11 @@ async def _raw_catalog(rt: Runtime) -> list[dict[str, Any]]:
             select(t.service).where(t.service.c.enabled))]
         endpoints = [r._mapping for r in await conn.execute(
             select(t.endpoint).where(t.endpoint.c.enabled))]
+        direct = list(await conn.execute(select(t.project_endpoint)))
+        grouped = list(await conn.execute(
+            select(t.project_endpoint_group.c.project_id, t.endpoint_group.c.filters).join(
+                t.endpoint_group,
+                t.endpoint_group.c.id == t.project_endpoint_group.c.endpoint_group_id)))
     out = []
     for s in services:
         eps = [{"id": e["id"], "interface": e["interface"], "region": e["region_id"],
@@ -354,23 +371,38 @@ async def _raw_catalog(rt: Runtime) -> list[dict[str, Any]]:
                for e in endpoints if e["service_id"] == s["id"]]
         out.append({"id": s["id"], "type": s["type"], "name": (s["extra"] or {}).get("name", ""),
                     "endpoints": eps})
-    rt.state[CATALOG_KEY] = out
-    return out
+    by_project: dict[str, set[str]] = {}
+    for row in direct:
+        by_project.setdefault(row.project_id, set()).add(row.endpoint_id)
+    for row in grouped:
+        filters = dict(row.filters or {})
+        by_project.setdefault(row.project_id, set()).update(
+            e["id"] for e in endpoints if all(e.get(k) == v for k, v in filters.items()))
+    built = _Catalog(out, {k: frozenset(v) for k, v in by_project.items()})
+    rt.state[CATALOG_KEY] = built
+    return built
 
 
 async def catalog_for(rt: Runtime, project_id: str | None, user_id: str) -> list[dict[str, Any]]:
     """The catalog a token carries: endpoint URL templates filled in; endpoints
-    that need a project left out of tokens without one."""
+    that need a project left out of tokens without one. A project with OS-EP-FILTER
+    associations sees only its endpoints (and only the services that have one left);
+    a project without any sees them all, as Keystone's default
+    ``return_all_endpoints_if_no_filter``."""
     raw = await _raw_catalog(rt)
     values = {"project_id": project_id, "tenant_id": project_id, "user_id": user_id}
+    only = raw.by_project.get(project_id) if project_id else None
     out = []
-    for svc in raw:
+    for svc in raw.services:
         eps = []
         for ep in svc["endpoints"]:
+            if only is not None and ep["id"] not in only:
+                continue
             url = _substitute(ep["url"], values)
             if url is not None:
                 eps.append({**ep, "url": url})
-        out.append({**svc, "endpoints": eps})
+        if only is None or eps:
+            out.append({**svc, "endpoints": eps})
     return out
 
 

@@ -92,6 +92,7 @@ async def update_endpoint_group(rt: Runtime, group_id: str, body: Mapping[str, A
             raise ValidationError("Cannot change ID")
         if values:
             await tx.execute(update(EG).where(EG.c.id == group_id).values(**values))
+            catalog.changed(tx, rt)
     return {**_group(row), **values}
 
 
@@ -100,6 +101,7 @@ async def delete_endpoint_group(rt: Runtime, group_id: str) -> None:
         await _group_row(tx.conn, group_id)
         await tx.execute(delete(PEG).where(PEG.c.endpoint_group_id == group_id))
         await tx.execute(delete(EG).where(EG.c.id == group_id))
+        catalog.changed(tx, rt)
 
 
 async def _endpoints_in_group(conn: Any, filters: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -146,7 +148,7 @@ async def add_endpoint_group_to_project(rt: Runtime, group_id: str, project_id: 
         except IntegrityError:
             raise Conflict(f"Conflict occurred attempting to store project_endpoint_group - "
                            f"Duplicate entry for {group_id} and {project_id}.") from None
-        catalog.invalidate(rt)
+        catalog.changed(tx, rt)
 
 
 async def get_endpoint_group_in_project(rt: Runtime, group_id: str, project_id: str
@@ -168,6 +170,7 @@ async def remove_endpoint_group_from_project(rt: Runtime, group_id: str, project
     async with rt.db.transaction() as tx:
         await tx.execute(delete(PEG).where(PEG.c.endpoint_group_id == group_id,
                                            PEG.c.project_id == project_id))
+        catalog.changed(tx, rt)
 
 
 async def list_projects_for_endpoint_group(rt: Runtime, group_id: str) -> list[dict[str, Any]]:
@@ -208,6 +211,7 @@ async def add_endpoint_to_project(rt: Runtime, project_id: str, endpoint_id: str
         except IntegrityError:
             raise Conflict(f"Conflict occurred attempting to store project_endpoint - "
                            f"Duplicate entry for {endpoint_id} and {project_id}.") from None
+        catalog.changed(tx, rt)
 
 
 async def check_endpoint_in_project(rt: Runtime, project_id: str, endpoint_id: str) -> None:
@@ -226,6 +230,7 @@ async def remove_endpoint_from_project(rt: Runtime, project_id: str, endpoint_id
                                                  PE.c.project_id == project_id))
         if not gone.rowcount:
             raise NotFound(f"Endpoint {endpoint_id} not found in project {project_id}.")
+        catalog.changed(tx, rt)
 
 
 async def list_projects_for_endpoint(rt: Runtime, endpoint_id: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from nubo.core.db.engine import Tx
 from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
-from nubo.identity.service import cache, revoke
+from nubo.identity.service import cache, catalog, revoke
 from nubo.identity.service.filters import apply_filters
 
 DEFAULT_DOMAIN = "default"
@@ -297,12 +297,25 @@ async def delete_project(rt: Runtime, project_id: str, *, as_domain: bool = Fals
                             f"the hierarchy. Use the cascade option if you want to delete a "
                             f"subtree.")
         if row["is_domain"]:
+            await _forget_endpoint_associations(tx, rt, [r.id for r in await tx.execute(
+                select(t.project.c.id).where(t.project.c.domain_id == project_id))])
             await _delete_domain_contents(tx, project_id)
         await tx.execute(delete(t.assignment).where(t.assignment.c.target_id == project_id))
+        await _forget_endpoint_associations(tx, rt, [project_id])
         await tx.execute(delete(t.project).where(t.project.c.id == project_id))
         await revoke.record(tx, rt, **({"domain_id": project_id} if row["is_domain"]
                                        else {"project_id": project_id}))
         cache.changed(tx, rt)
+
+
+async def _forget_endpoint_associations(tx: Tx, rt: Runtime, project_ids: list[str]) -> None:
+    """OS-EP-FILTER rows of deleted projects go with them."""
+    gone = 0
+    for table in (t.project_endpoint, t.project_endpoint_group) if project_ids else ():
+        result = await tx.execute(delete(table).where(table.c.project_id.in_(project_ids)))
+        gone += result.rowcount or 0
+    if gone:
+        catalog.changed(tx, rt)
 
 
 async def _delete_domain_contents(tx: Tx, domain_id: str) -> None:

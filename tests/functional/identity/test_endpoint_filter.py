@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cloud import Cloud
-from tests.functional.identity.conftest import Api, unique
+from tests.functional.identity.conftest import Api, password_token, unique
 
 EP = "/OS-EP-FILTER"
 
@@ -122,3 +122,61 @@ def test_member_refused(admin_api: Api, member_factory: Any, endpoint: Any) -> N
         r = admin_api.call(method, path, body, token=m.token)
         assert r.status_code == 403, (method, path, r.text)
         assert r.json()["error"]["code"] == 403
+
+
+def _catalog_endpoint_ids(cloud: Cloud, member: Any) -> set[str]:
+    r = password_token(cloud, member.name, member.password,
+                       {"project": {"id": member.project_id}})
+    assert r.status_code == 201, r.text
+    return {ep["id"] for svc in r.json()["token"]["catalog"] for ep in svc["endpoints"]}
+
+
+def test_token_catalog_follows_project_associations(cloud: Cloud, admin_api: Api,
+                                                    member_factory: Any, endpoint: Any) -> None:
+    member = member_factory("member")
+    everything = _catalog_endpoint_ids(cloud, member)
+    assert endpoint.id in everything and len(everything) > 1
+    # one endpoint tied to the project: its tokens carry that endpoint only
+    r = admin_api.call("PUT", f"{EP}/projects/{member.project_id}/endpoints/{endpoint.id}")
+    assert r.status_code == 204, r.text
+    assert _catalog_endpoint_ids(cloud, member) == {endpoint.id}
+    # an endpoint group adds what its filters match
+    identity = [s for s in admin_api.call("GET", "/services").json()["services"]
+                if s["type"] == "identity"][0]
+    group = admin_api.call("POST", f"{EP}/endpoint_groups", {"endpoint_group": {
+        "name": unique("eg"), "filters": {"service_id": identity["id"]}}}).json()
+    gid = group["endpoint_group"]["id"]
+    r = admin_api.call("PUT", f"{EP}/endpoint_groups/{gid}/projects/{member.project_id}")
+    assert r.status_code == 204, r.text
+    ids = _catalog_endpoint_ids(cloud, member)
+    assert endpoint.id in ids and len(ids) == 4  # 3 identity interfaces + the one
+    # deleting the group and the association gives the project everything again
+    assert admin_api.call("DELETE", f"{EP}/endpoint_groups/{gid}").status_code == 204
+    r = admin_api.call("DELETE", f"{EP}/projects/{member.project_id}/endpoints/{endpoint.id}")
+    assert r.status_code == 204
+    assert _catalog_endpoint_ids(cloud, member) == everything
+
+
+def test_deleting_a_project_drops_its_associations(cloud: Cloud, admin_api: Api, admin: Any,
+                                                   endpoint: Any) -> None:
+    project = admin.identity.create_project(name=unique("p"), domain_id="default")
+    r = admin_api.call("PUT", f"{EP}/projects/{project.id}/endpoints/{endpoint.id}")
+    assert r.status_code == 204
+    admin.identity.delete_project(project.id)
+    r = admin_api.call("GET", f"{EP}/endpoints/{endpoint.id}/projects")
+    assert r.status_code == 200 and r.json()["projects"] == []
+    assert cloud.sql("SELECT endpoint_id FROM project_endpoint WHERE project_id = :p",
+                     p=project.id) == []
+
+
+def test_deleting_an_endpoint_drops_its_policy_associations(cloud: Cloud, admin_api: Api,
+                                                             endpoint: Any) -> None:
+    policy = admin_api.call("POST", "/policies", {"policy": {
+        "blob": "{}", "type": "application/json"}}).json()["policy"]
+    r = admin_api.call("PUT", f"/policies/{policy['id']}/OS-ENDPOINT-POLICY/endpoints/"
+                              f"{endpoint.id}")
+    assert r.status_code == 204, r.text
+    assert admin_api.call("DELETE", f"/endpoints/{endpoint.id}").status_code == 204
+    assert cloud.sql("SELECT policy_id FROM policy_association WHERE endpoint_id = :e",
+                     e=endpoint.id) == []
+    admin_api.call("DELETE", f"/policies/{policy['id']}")
