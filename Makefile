@@ -46,9 +46,10 @@ unit: $(STAMP)
 functional: $(STAMP)
 	$(BIN)/pytest -q -ra tests/functional
 
-## conformance: Tempest's identity v3 API tests against a fresh `nubo up`
+## conformance: Tempest's API tests against a fresh `nubo up`, per service with a list
 conformance: $(STAMP)
-	bash tests/conformance/run.sh
+	@set -e; for list in tests/conformance/*.txt; do \
+	    bash tests/conformance/run.sh $$(basename $$list .txt); done
 
 ## bench-identity: nubo and the reference Keystone, same client, one run
 bench-identity: $(STAMP)

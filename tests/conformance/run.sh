@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Tempest's identity v3 API tests against a fresh `nubo up --foreground`.
+# Tempest's API tests of one service against a fresh `nubo up --foreground`.
 #
-# usage: tests/conformance/run.sh [OUT_DIR]
+# usage: tests/conformance/run.sh [SERVICE] [OUT_DIR]
+#        SERVICE: identity (default), image, compute, placement
 #
 # Starts nubo on a free port with a temporary state dir and Keystone's
 # security-compliance options on, runs ../shared/conformance/run_tempest.sh with
-# the identity v3 selection, then holds the result to tests/conformance/identity.txt:
+# the service's selection, then holds the result to tests/conformance/SERVICE.txt:
 # every test listed there must pass (exit 1 naming each regression); tests that
 # pass but are not listed yet are printed so the list can grow.
 #
@@ -17,11 +18,18 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/conformance
 RUN_TEMPEST=$ROOT/../shared/conformance/run_tempest.sh
-EXPECTED=$HERE/identity.txt
-REGEX='^tempest\.api\.identity\.(admin\.)?v3\.'
+SERVICE=${1:-identity}
+case "$SERVICE" in
+    identity)  REGEX='^tempest\.api\.identity\.(admin\.)?v3\.' ;;
+    image)     REGEX='^tempest\.api\.image\.' ;;
+    compute)   REGEX='^tempest\.(serial_tests\.)?api\.compute\.' ;;
+    placement) REGEX='^tempest\.api\.placement\.' ;;
+    *) echo "unknown service $SERVICE (identity, image, compute, placement)" >&2; exit 2 ;;
+esac
+EXPECTED=$HERE/$SERVICE.txt
 NUBO_PYTHON=${NUBO_PYTHON:-$ROOT/.venv/bin/python}
 export TEMPEST_VENV=${TEMPEST_VENV:-$HOME/.cache/anchors/tempest-venv}
-OUT_DIR=${1:-$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")}
+OUT_DIR=${2:-$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")}
 
 [ -f "$RUN_TEMPEST" ] || {
     echo "missing $RUN_TEMPEST (shared/ must sit beside the repo)" >&2; exit 2; }
