@@ -4,6 +4,7 @@ the conductor builds the snapshot and claims the plan in placement."""
 
 from __future__ import annotations
 
+from nubo.compute.scheduler.destinations import select_destinations
 from nubo.compute.scheduler.model import (
     FilterOutcome,
     FlavorSpec,
@@ -19,5 +20,5 @@ from nubo.compute.scheduler.model import (
 
 __all__ = [
     "FilterOutcome", "FlavorSpec", "GroupSpec", "HostAggregate", "HostState", "NoValidHost",
-    "RequestSpec", "Selection", "resources_of", "traits_of",
+    "RequestSpec", "Selection", "resources_of", "select_destinations", "traits_of",
 ]

@@ -43,6 +43,10 @@ class HostState:
     traits: frozenset[str]
     hypervisor_type: str               # "fake", "QEMU", "KVM"
     supported_instances: tuple[tuple[str, str, str], ...]  # (arch, hv_type, vm_mode)
+    hypervisor_version: int = 0        # Nova's integer form: 6.2.0 -> 6002000; 0 unknown
+
+    def key(self) -> tuple[str, str]:
+        return (self.host, self.node)
 
     def free(self, rc: str) -> int:
         return self.capacity.get(rc, 0) - self.used.get(rc, 0)
