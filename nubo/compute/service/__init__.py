@@ -1,0 +1,1 @@
+"""Compute operations: one transaction each; the API and other services call these."""
