@@ -5,6 +5,8 @@
     nubo down                   stop it
     nubo db upgrade             bring the database schema up to date
     nubo identity rotate-keys   rotate the Fernet token keys
+    nubo identity rotate-credential-keys / migrate-credentials
+                                rotate the credential keys / re-encrypt under the primary
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nubo.core.config import DEFAULT_STATE_DIR, Settings, load_settings
-from nubo.core.errors import ConfigError
+from nubo.core.errors import ConfigError, NuboError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -223,6 +225,52 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_credential_keys(args: argparse.Namespace) -> int:
+    from nubo.core.db import migrate
+    from nubo.core.db.engine import Database
+    from nubo.identity.service import credentials
+
+    settings = _settings(args)
+
+    async def go() -> int:
+        db = Database(settings.database_url)
+        try:
+            await migrate.upgrade(db)
+            return await credentials.rotate_keys(
+                db, credentials.key_repository(settings), settings.identity.max_active_keys)
+        finally:
+            await db.close()
+
+    try:
+        primary = asyncio.run(go())
+    except NuboError as e:
+        print(f"nubo: {e.message}", file=sys.stderr)
+        return 1
+    print(f"rotated the credential keys: new primary key {primary}")
+    return 0
+
+
+def cmd_migrate_credentials(args: argparse.Namespace) -> int:
+    from nubo.core.db import migrate
+    from nubo.core.db.engine import Database
+    from nubo.identity.service import credentials
+
+    settings = _settings(args)
+
+    async def go() -> int:
+        db = Database(settings.database_url)
+        try:
+            await migrate.upgrade(db)
+            repo = credentials.key_repository(settings)
+            repo.setup()
+            return await credentials.migrate_to_primary(db, repo)
+        finally:
+            await db.close()
+
+    print(f"re-encrypted {asyncio.run(go())} credential(s) with the primary key")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nubo", description="A private cloud in one package.")
     p.add_argument("--state-dir", help=f"state directory (default {DEFAULT_STATE_DIR})")
@@ -242,6 +290,10 @@ def parser() -> argparse.ArgumentParser:
     ident = sub.add_parser("identity", help="identity operations").add_subparsers(
         dest="identity_cmd", required=True)
     ident.add_parser("rotate-keys", help="rotate Fernet keys").set_defaults(func=cmd_rotate_keys)
+    ident.add_parser("rotate-credential-keys", help="rotate the credential encryption keys"
+                     ).set_defaults(func=cmd_rotate_credential_keys)
+    ident.add_parser("migrate-credentials", help="re-encrypt credentials with the primary key"
+                     ).set_defaults(func=cmd_migrate_credentials)
     for sp in (up,):
         sp.add_argument("--state-dir", dest="state_dir_sub", help=argparse.SUPPRESS)
     return p

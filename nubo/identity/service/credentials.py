@@ -5,7 +5,8 @@ Blobs are encrypted with Fernet keys from their own key repository,
 ``<state_dir>/credential-keys`` (Keystone's ``credential`` repository), kept apart
 from the token keys so that the two rotate independently. ``key_hash`` records the
 primary key a blob was encrypted with (sha1, as Keystone does), so a rotation can
-find the blobs still to re-encrypt. An ``ec2`` credential's id is the sha256 of its
+find the blobs still to re-encrypt (``nubo identity migrate-credentials``) before the
+next ``nubo identity rotate-credential-keys``. An ``ec2`` credential's id is the sha256 of its
 access key, which is how the EC2 token API finds it.
 """
 
@@ -20,7 +21,9 @@ from cryptography import fernet
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from nubo.core.config import Settings
 from nubo.core.db.base import new_id
+from nubo.core.db.engine import Database
 from nubo.core.errors import Conflict, NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
@@ -33,30 +36,83 @@ EC2_SCOPE_KEYS = ("trust_id", "app_cred_id", "access_token_id", "access_id")
 # ---------------------------------------------------------------- encryption
 
 
+def key_repository(settings: Settings) -> KeyRepository:
+    return KeyRepository(settings.state_path / "credential-keys")
+
+
 def _repository(rt: Runtime) -> KeyRepository:
     repo = rt.state.get(STATE_KEY)
     if repo is None:
-        repo = KeyRepository(rt.settings.state_path / "credential-keys")
+        repo = key_repository(rt.settings)
         repo.setup()
         rt.state[STATE_KEY] = repo
     assert isinstance(repo, KeyRepository)
     return repo
 
 
-def encrypt(rt: Runtime, blob: str) -> tuple[str, str]:
-    """The encrypted blob and the sha1 of the primary key that encrypted it."""
-    keys = _repository(rt).keys()
+def _encrypt(keys: tuple[bytes, ...], blob: str) -> tuple[str, str]:
     token = fernet.MultiFernet([fernet.Fernet(k) for k in keys]).encrypt(blob.encode())
-    return token.decode(), hashlib.sha1(keys[0]).hexdigest()  # Keystone's key hash
+    return token.decode(), key_hash(keys)
 
 
-def decrypt(rt: Runtime, encrypted: str) -> str:
-    keys = _repository(rt).keys()
+def key_hash(keys: tuple[bytes, ...]) -> str:
+    """The sha1 of the primary key, as Keystone records it beside each blob."""
+    return hashlib.sha1(keys[0]).hexdigest()
+
+
+def _decrypt(keys: tuple[bytes, ...], encrypted: str) -> str:
     try:
         return fernet.MultiFernet([fernet.Fernet(k) for k in keys]).decrypt(
             encrypted.encode()).decode()
     except fernet.InvalidToken:
         raise NotFound("The credential's blob cannot be decrypted with the current keys.") from None
+
+
+def encrypt(rt: Runtime, blob: str) -> tuple[str, str]:
+    """The encrypted blob and the sha1 of the primary key that encrypted it."""
+    return _encrypt(_repository(rt).keys(), blob)
+
+
+def decrypt(rt: Runtime, encrypted: str) -> str:
+    return _decrypt(_repository(rt).keys(), encrypted)
+
+
+# ---------------------------------------------------------------- key rotation (operator CLI)
+
+
+async def count_off_primary(db: Database, repo: KeyRepository) -> int:
+    """How many blobs are not encrypted with the primary key."""
+    primary = key_hash(repo.keys())
+    async with db.read() as conn:
+        rows = await conn.execute(select(t.credential.c.id).where(
+            t.credential.c.key_hash != primary))
+        return len(list(rows))
+
+
+async def migrate_to_primary(db: Database, repo: KeyRepository) -> int:
+    """Re-encrypt every blob that is not under the primary key (Keystone's
+    ``credential_migrate``); returns how many were rewritten."""
+    keys = repo.keys()
+    primary = key_hash(keys)
+    async with db.transaction() as tx:
+        rows = list(await tx.execute(select(t.credential.c.id, t.credential.c.encrypted_blob)
+                                     .where(t.credential.c.key_hash != primary)))
+        for row in rows:
+            blob, hashed = _encrypt(keys, _decrypt(keys, row.encrypted_blob))
+            await tx.execute(update(t.credential).where(t.credential.c.id == row.id)
+                             .values(encrypted_blob=blob, key_hash=hashed))
+    return len(rows)
+
+
+async def rotate_keys(db: Database, repo: KeyRepository, max_active_keys: int) -> int:
+    """Promote the staged key (Keystone's ``credential_rotate``). Refused while any
+    blob is still under an older key: a rotation could drop that key for good."""
+    repo.setup()
+    behind = await count_off_primary(db, repo)
+    if behind:
+        raise Conflict(f"{behind} credential(s) are not encrypted with the primary key; "
+                       f"run `nubo identity migrate-credentials` first.")
+    return repo.rotate(max_active_keys)
 
 
 # ---------------------------------------------------------------- validation
