@@ -85,6 +85,18 @@ class IdentitySettings:
 
 
 @dataclass
+class ImageSettings:
+    # empty: <state_dir>/images
+    store_dir: str = ""
+    # per-project quotas, Glance's unified-limits names; -1: unlimited
+    image_count_total: int = -1
+    image_count_uploading: int = -1
+    # MiB
+    image_size_total: int = -1
+    image_stage_total: int = -1
+
+
+@dataclass
 class PolicySettings:
     # YAML file of rule overrides; empty: <state_dir>/policy.yaml when it exists
     override_file: str = ""
@@ -158,6 +170,7 @@ class Settings:
     bus: BusSettings = field(default_factory=BusSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    image: ImageSettings = field(default_factory=ImageSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     compute: ComputeSettings = field(default_factory=ComputeSettings)

@@ -1,0 +1,1 @@
+"""The image service's operations; ``images.py`` holds what other services call."""

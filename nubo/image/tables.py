@@ -1,0 +1,61 @@
+"""Image tables. Only ``nubo.image`` reads or writes these.
+
+Custom properties and tags live as JSON on the image row: they are always read
+with the image, and listing filters on them in the service (see ``listing.py``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+
+from nubo.core.db.base import Id, Name, UTCDateTime, metadata
+
+image = Table(
+    "image",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", Name(255), nullable=True),
+    Column("status", String(30), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("protected", Boolean, nullable=False, default=False),
+    Column("os_hidden", Boolean, nullable=False, default=False),
+    Column("checksum", String(32), nullable=True),
+    Column("os_hash_algo", String(64), nullable=True),
+    Column("os_hash_value", String(128), nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("virtual_size", BigInteger, nullable=True),
+    Column("min_disk", Integer, nullable=False, default=0),
+    Column("min_ram", Integer, nullable=False, default=0),
+    Column("disk_format", String(20), nullable=True),
+    Column("container_format", String(20), nullable=True),
+    Column("owner", Id(), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # bytes held in the staging area (interoperable import), counted by image_stage_total
+    Column("staged_size", BigInteger, nullable=True),
+    Column("properties", JSON, nullable=False, default=dict),
+    Column("tags", JSON, nullable=False, default=list),
+    Index("ix_image_owner", "owner"),
+)
+
+image_member = Table(
+    "image_member",
+    metadata,
+    Column("image_id", String(36), ForeignKey("image.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("member_id", Name(255), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_image_member_member_id", "member_id"),
+)
