@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cloud import Cloud, free_port
 from tests import conftest
+from tests.cloud import Cloud, free_port
 
 
 @pytest.fixture(scope="module")

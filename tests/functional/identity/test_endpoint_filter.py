@@ -141,8 +141,8 @@ def test_token_catalog_follows_project_associations(cloud: Cloud, admin_api: Api
     assert r.status_code == 204, r.text
     assert _catalog_endpoint_ids(cloud, member) == {endpoint.id}
     # an endpoint group adds what its filters match
-    identity = [s for s in admin_api.call("GET", "/services").json()["services"]
-                if s["type"] == "identity"][0]
+    identity = next(s for s in admin_api.call("GET", "/services").json()["services"]
+                    if s["type"] == "identity")
     group = admin_api.call("POST", f"{EP}/endpoint_groups", {"endpoint_group": {
         "name": unique("eg"), "filters": {"service_id": identity["id"]}}}).json()
     gid = group["endpoint_group"]["id"]
