@@ -99,7 +99,7 @@ class ResourcesFilter(HostFilter):
                 rc = reason.removeprefix("not enough ")
                 best = max(h.free(rc) for h, r in rejected if r == reason)
                 text = f"{reason}: need {ctx.resources[rc]}, best host has {max(best, 0)} free"
-            parts.append(text if len(counts) == 1 else f"{text} on {n}")
+            parts.append(text if len(counts) == 1 else f"{text} [{n} host{'s' * (n > 1)}]")
         return "; ".join(parts)
 
 
