@@ -8,6 +8,7 @@ many hosts each removed; forced hosts skip every filter except the resource fit
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ class FilterContext:
     required_traits: frozenset[str]
     forbidden_traits: frozenset[str]
     group_hosts: Mapping[str, int]   # host -> group members there, this request's included
+
+    @functools.cached_property
+    def image_wants(self) -> tuple[str | None, str | None, str | None]:
+        return image_requirements(self.spec.image_properties)
 
 
 class HostFilter:
@@ -137,7 +142,7 @@ class ImagePropertiesFilter(HostFilter):
     name = "ImagePropertiesFilter"
 
     def check(self, host: HostState, ctx: FilterContext) -> str | None:
-        wanted = image_requirements(ctx.spec.image_properties)
+        wanted = ctx.image_wants
         if not any(wanted):
             return None
         for supported in host.supported_instances:

@@ -28,8 +28,13 @@ class HostWeigher:
     def raw(self, host: HostState, ctx: FilterContext) -> float:
         raise NotImplementedError
 
+    def applies(self, ctx: FilterContext) -> bool:
+        return True
+
     def multiplier(self, host: HostState, settings: SchedulerSettings) -> float:
         default = float(getattr(settings, self.multiplier_name))
+        if not any(self.multiplier_name in agg.metadata for agg in host.aggregates):
+            return default
         values = []
         for value in aggregate_values(host, self.multiplier_name):
             try:
@@ -74,10 +79,10 @@ class ServerGroupSoftAffinityWeigher(HostWeigher):
     policy = "soft-affinity"
     sign = 1.0
 
+    def applies(self, ctx: FilterContext) -> bool:
+        return ctx.spec.group is not None and ctx.spec.group.policy == self.policy
+
     def raw(self, host: HostState, ctx: FilterContext) -> float:
-        group = ctx.spec.group
-        if group is None or group.policy != self.policy:
-            return 0.0
         return self.sign * ctx.group_hosts.get(host.host, 0)
 
 
@@ -114,7 +119,11 @@ class WeighedHost:
 def weigh_hosts(hosts: Sequence[HostState], ctx: FilterContext) -> list[WeighedHost]:
     """``hosts`` with their total weight, best first (ties keep snapshot order)."""
     totals = [0.0] * len(hosts)
+    if len(hosts) < 2:
+        return [WeighedHost(h, 0.0) for h in hosts]
     for weigher in WEIGHERS:
+        if not weigher.applies(ctx):
+            continue
         multipliers = [weigher.multiplier(h, ctx.settings) for h in hosts]
         if not any(multipliers):
             continue
