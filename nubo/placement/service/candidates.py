@@ -1,0 +1,121 @@
+"""Allocation candidates: where a request (one or more groups of resources) fits.
+
+Each group is satisfied by one provider (the unnumbered group and every
+numbered group ``resourcesN``); all providers of one candidate share a tree,
+and ``group_policy=isolate`` keeps numbered groups on distinct providers.
+Sharing providers and spreading one group over a tree are not modelled.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from nubo.core.runtime import Runtime
+from nubo.placement.queries import AggregateQuery, TraitQuery
+from nubo.placement.service import snapshot
+from nubo.placement.service.snapshot import ProviderState
+
+MAX_COMBINATIONS = 10000
+
+
+@dataclass
+class Group:
+    resources: dict[str, int]
+    traits: TraitQuery = field(default_factory=TraitQuery)
+    member_of: AggregateQuery = field(default_factory=AggregateQuery)
+    suffix: str = ""
+
+    def admits(self, s: ProviderState) -> bool:
+        if not s.can_hold(self.resources):
+            return False
+        if self.member_of and not self.member_of.matches(s.aggregates):
+            return False
+        return self.traits.matches(s.traits)
+
+
+@dataclass
+class Request:
+    groups: list[Group]
+    in_tree: str | None = None
+    isolate: bool = False
+    limit: int | None = None
+    root_required: TraitQuery = field(default_factory=TraitQuery)
+
+
+@dataclass
+class Found:
+    """One allocation request: provider uuid -> resources, and group suffix -> providers."""
+
+    allocations: dict[str, dict[str, int]]
+    mappings: dict[str, list[str]]
+
+
+@dataclass
+class Result:
+    requests: list[Found]
+    providers: dict[str, ProviderState]
+
+
+async def find(rt: Runtime, request: Request) -> Result:
+    async with rt.db.read() as conn:
+        states = await snapshot.load(conn)
+    return solve(states, request)
+
+
+def solve(states: Mapping[str, ProviderState], request: Request) -> Result:
+    """The feasible allocation requests over a snapshot (a pure function)."""
+    root = None
+    if request.in_tree is not None:
+        anchor = states.get(request.in_tree)
+        if anchor is None:
+            return Result([], {})
+        root = anchor.root_provider_uuid
+    found: list[Found] = []
+    for tree_root, members in snapshot.trees(states).items():
+        if root is not None and tree_root != root:
+            continue
+        root_state = states.get(tree_root)
+        if root_state is None or not request.root_required.matches(root_state.traits):
+            continue
+        found.extend(_in_tree(members, request))
+        if request.limit is not None and len(found) >= request.limit:
+            break
+    if request.limit is not None:
+        found = found[:request.limit]
+    used = {rp for f in found for rp in f.allocations}
+    trees = {states[rp].root_provider_uuid for rp in used}
+    involved = {u: s for u, s in states.items() if s.root_provider_uuid in trees}
+    return Result(found, involved)
+
+
+def _in_tree(members: Sequence[ProviderState], request: Request) -> Iterable[Found]:
+    options = [[s for s in members if g.admits(s)] for g in request.groups]
+    if any(not o for o in options):
+        return []
+    out: list[Found] = []
+    for combo in itertools.islice(itertools.product(*options), MAX_COMBINATIONS):
+        numbered = [s.uuid for s, g in zip(combo, request.groups, strict=True) if g.suffix]
+        if request.isolate and len(set(numbered)) != len(numbered):
+            continue
+        found = _combine(combo, request.groups)
+        if found is not None and found not in out:
+            out.append(found)
+    return out
+
+
+def _combine(combo: Sequence[ProviderState], groups: Sequence[Group]) -> Found | None:
+    """Merge the groups' resources per provider; None when the sum no longer fits."""
+    allocations: dict[str, dict[str, int]] = {}
+    mappings: dict[str, list[str]] = {}
+    by_uuid = {s.uuid: s for s in combo}
+    for s, g in zip(combo, groups, strict=True):
+        merged = allocations.setdefault(s.uuid, {})
+        for rc, amount in g.resources.items():
+            merged[rc] = merged.get(rc, 0) + amount
+        mappings.setdefault(g.suffix, []).append(s.uuid)
+    for rp, resources in allocations.items():
+        if not by_uuid[rp].can_hold(resources):
+            return None
+    return Found(allocations, mappings)

@@ -1,0 +1,100 @@
+"""Provider rows, their generations and the retry loop around claims.
+
+Every write that changes what a provider holds ends with a compare-and-set on
+``resource_provider.generation`` in the same transaction. Writers first lock
+the rows they will bump (``SELECT … FOR UPDATE``, in id order, a no-op on
+SQLite where transactions are serialised anyway), so concurrent claims queue
+instead of racing; the compare-and-set stays the guarantee, and a lost race
+(or a deadlock the database broke) retries the whole operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from nubo.core.db.base import utcnow
+from nubo.core.db.engine import Tx, compare_and_set
+from nubo.core.errors import Conflict, NotFound
+from nubo.placement import tables as t
+
+log = logging.getLogger(__name__)
+RP = t.resource_provider
+T = TypeVar("T")
+ATTEMPTS = 8
+CONCURRENT = "placement.concurrent_update"
+NOT_FOUND = "placement.resource_provider.not_found"
+
+
+class GenerationRace(Exception):
+    """Another writer bumped a provider between our read and our write."""
+
+
+async def provider_row(conn: Any, uuid: str, *, lock: bool = False) -> Mapping[str, Any]:
+    stmt = select(RP).where(RP.c.uuid == uuid)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        raise NotFound(f"No resource provider with uuid {uuid} found", code=NOT_FOUND)
+    found: Mapping[str, Any] = row._mapping
+    return found
+
+
+async def lock_providers(tx: Tx, uuids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+    """The rows of ``uuids`` (those that exist), locked in id order."""
+    wanted = sorted(set(uuids))
+    if not wanted:
+        return {}
+    stmt = select(RP).where(RP.c.uuid.in_(wanted)).order_by(RP.c.id).with_for_update()
+    return {r.uuid: r._mapping for r in await tx.execute(stmt)}
+
+
+async def bump(tx: Tx, row: Mapping[str, Any]) -> int:
+    """Compare-and-set the provider's generation; returns the new generation."""
+    try:
+        await compare_and_set(tx, RP, RP.c.id == row["id"], row["generation"],
+                              {"updated_at": utcnow()})
+    except Conflict:
+        raise GenerationRace(row["uuid"]) from None
+    return int(row["generation"]) + 1
+
+
+async def bump_all(tx: Tx, rows: Iterable[Mapping[str, Any]]) -> None:
+    for row in sorted(rows, key=lambda r: r["id"]):
+        await bump(tx, row)
+
+
+def stale(uuid: str) -> Conflict:
+    return Conflict(f"resource provider generation conflict: resource provider {uuid} was "
+                    "updated by another request; refresh and try again", code=CONCURRENT)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, GenerationRace):
+        return True
+    if isinstance(exc, DBAPIError):
+        text = str(exc.orig).lower()
+        return any(w in text for w in ("deadlock", "serializ", "lock wait", "duplicate",
+                                       "unique", "database is locked"))
+    return False
+
+
+async def with_retries(op: Callable[[], Awaitable[T]], *, what: str) -> T:
+    """Run ``op`` (one whole transaction) again when it lost a race; 409 in the end."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return await op()
+        except (GenerationRace, DBAPIError) as exc:
+            if not _retryable(exc):
+                raise
+            log.debug("%s lost a race (attempt %d): %s", what, attempt + 1, exc)
+            await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+    raise Conflict(f"Unable to {what}: another process changed the resource providers "
+                   "involved; retry the request", code=CONCURRENT)
