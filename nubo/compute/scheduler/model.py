@@ -138,9 +138,13 @@ def resources_of(flavor: FlavorSpec) -> dict[str, int]:
         if not rc or not _is_group_prefix(prefix, "resources"):
             continue
         try:
-            explicit[rc] = explicit.get(rc, 0) + int(value)
-        except ValueError as e:
-            raise BadRequest(f"Invalid flavor extra spec {key}={value!r}: not an integer") from e
+            amount = int(value)
+        except ValueError:
+            amount = -1
+        if amount < 0:
+            raise BadRequest(f"Invalid flavor extra spec {key}={value!r}: "
+                             "not a non-negative integer")
+        explicit[rc] = explicit.get(rc, 0) + amount
     out = dict(explicit)
     if VCPU not in explicit and PCPU not in explicit:
         out[VCPU] = flavor.vcpus

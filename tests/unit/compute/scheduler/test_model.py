@@ -37,9 +37,10 @@ def test_resources_of(spec: object, expected: dict[str, int]) -> None:
     assert resources_of(spec) == expected  # type: ignore[arg-type]
 
 
-def test_resources_of_refuses_a_non_integer_amount() -> None:
+@pytest.mark.parametrize("amount", ["two", "-1", "1.5", ""])
+def test_resources_of_refuses_a_bad_amount(amount: str) -> None:
     with pytest.raises(BadRequest, match="resources:VCPU"):
-        resources_of(flavor(**{"resources:VCPU": "two"}))
+        resources_of(flavor(**{"resources:VCPU": amount}))
 
 
 def test_traits_from_flavor_and_image() -> None:
