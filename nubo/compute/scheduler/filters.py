@@ -148,7 +148,9 @@ class ImagePropertiesFilter(HostFilter):
         for supported in host.supported_instances:
             have = tuple(s.lower() for s in supported)
             if all(w is None or w == h for w, h in zip(wanted, have, strict=True)):
-                required = ctx.spec.image_properties.get("img_hv_requested_version")
+                props = ctx.spec.image_properties
+                required = (props.get("img_hv_requested_version")
+                            or props.get("hypervisor_version_requires"))   # legacy name
                 if version_satisfied(host.hypervisor_version, required):
                     return None
                 return "hypervisor version does not satisfy the image"

@@ -123,6 +123,11 @@ CASES: list[tuple[str, str, HostState, RequestSpec, bool]] = [
     ("version too old", "ImagePropertiesFilter", host("a", hypervisor_version=5001000),
      request(image_properties={"hw_architecture": "x86_64",
                                "img_hv_requested_version": ">=6.0"}), False),
+    ("legacy version property", "ImagePropertiesFilter", host("a", hypervisor_version=5001000),
+     request(image_properties={"vm_mode": "hvm", "hypervisor_version_requires": ">=6.0"}),
+     False),
+    ("unknown host version passes", "ImagePropertiesFilter", host("a"),
+     request(image_properties={"vm_mode": "hvm", "img_hv_requested_version": ">=6.0"}), True),
     # ServerGroupAffinityFilter
     ("no group", "ServerGroupAffinityFilter", host("a"), request(), True),
     ("empty affinity group", "ServerGroupAffinityFilter", host("a"),
