@@ -164,3 +164,198 @@ server_group_members = Table(
 )
 
 # --- end of resources ----------------------------------------------------------------
+
+
+# --- core: services, compute nodes, instances and what hangs off them ----------------
+
+services = Table(
+    "compute_services",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("uuid", Uuid, nullable=False, unique=True),
+    Column("host", Name(255), nullable=False),
+    Column("binary", Name(255), nullable=False),
+    Column("topic", Name(255), nullable=True),
+    Column("report_count", Integer, nullable=False, default=0),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("disabled_reason", String(255), nullable=True),
+    Column("forced_down", Boolean, nullable=False, default=False),
+    Column("last_seen_up", UTCDateTime, nullable=True),
+    Column("version", Integer, nullable=False, default=66),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=True),
+    UniqueConstraint("host", "binary"),
+)
+
+compute_nodes = Table(
+    "compute_nodes",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("uuid", Uuid, nullable=False, unique=True),
+    Column("service_id", AutoId, ForeignKey("compute_services.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("host", Name(255), nullable=False),
+    Column("hypervisor_hostname", Name(255), nullable=False, unique=True),
+    Column("hypervisor_type", String(64), nullable=False),
+    Column("hypervisor_version", Integer, nullable=False, default=1000),
+    Column("host_ip", String(64), nullable=True),
+    Column("vcpus", Integer, nullable=False),
+    Column("memory_mb", Integer, nullable=False),
+    Column("local_gb", Integer, nullable=False),
+    Column("cpu_info", Text, nullable=False, default="{}"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=True),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("uuid", Uuid, nullable=False, unique=True),
+    Column("project_id", Id(), nullable=False),
+    Column("user_id", Id(), nullable=False),
+    Column("display_name", Name(255), nullable=False),
+    Column("display_description", Text, nullable=True),
+    Column("hostname", Name(255), nullable=True),
+    Column("host", Name(255), nullable=True),
+    Column("node", Name(255), nullable=True),
+    Column("launched_on", Name(255), nullable=True),
+    Column("availability_zone", Name(255), nullable=True),
+    Column("vm_state", String(32), nullable=False),
+    Column("task_state", String(64), nullable=True),
+    Column("power_state", Integer, nullable=False, default=0),
+    Column("image_ref", String(64), nullable=True),
+    # the flavor as it was at boot: Flavor's fields as a dict
+    Column("flavor", JSON, nullable=False),
+    Column("key_name", Name(255), nullable=True),
+    Column("key_data", Text, nullable=True),
+    Column("user_data", Text, nullable=True),
+    Column("config_drive", String(255), nullable=True),
+    Column("access_ip_v4", String(64), nullable=True),
+    Column("access_ip_v6", String(64), nullable=True),
+    Column("reservation_id", String(64), nullable=False),
+    Column("launch_index", Integer, nullable=False, default=0),
+    Column("locked", Boolean, nullable=False, default=False),
+    Column("locked_by", String(16), nullable=True),
+    Column("locked_reason", String(255), nullable=True),
+    Column("progress", Integer, nullable=False, default=0),
+    # whether the instance still holds its quota (released on NoValidHost and on delete)
+    Column("quota_held", Boolean, nullable=False, default=True),
+    # requests the agents need later: networks, block devices, security groups…
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("launched_at", UTCDateTime, nullable=True),
+    Column("terminated_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Index("ix_instances_project_deleted", "project_id", "deleted"),
+    Index("ix_instances_host", "host"),
+    Index("ix_instances_updated_at", "updated_at"),
+)
+
+instance_metadata = Table(
+    "instance_metadata",
+    metadata,
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           primary_key=True),
+    Column("key", Name(255), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+instance_system_metadata = Table(
+    "instance_system_metadata",
+    metadata,
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           primary_key=True),
+    Column("key", Name(255), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+
+instance_tags = Table(
+    "instance_tags",
+    metadata,
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           primary_key=True),
+    Column("tag", Name(80), primary_key=True),
+)
+
+instance_faults = Table(
+    "instance_faults",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("code", Integer, nullable=False),
+    Column("message", String(255), nullable=False),
+    Column("details", Text, nullable=True),
+    Column("host", Name(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+instance_actions = Table(
+    "instance_actions",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("action", String(255), nullable=False),
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("request_id", String(255), nullable=False),
+    Column("user_id", Id(), nullable=True),
+    Column("project_id", Id(), nullable=True),
+    Column("start_time", UTCDateTime, nullable=False),
+    Column("finish_time", UTCDateTime, nullable=True),
+    Column("message", String(255), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+instance_action_events = Table(
+    "instance_action_events",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("action_id", AutoId, ForeignKey("instance_actions.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("event", String(255), nullable=False),
+    Column("start_time", UTCDateTime, nullable=False),
+    Column("finish_time", UTCDateTime, nullable=True),
+    Column("result", String(255), nullable=True),
+    Column("traceback", Text, nullable=True),
+    Column("host", Name(255), nullable=True),
+    Column("details", Text, nullable=True),
+)
+
+# resize / cold and live migration / evacuation records (written by the actions helper)
+migrations = Table(
+    "migrations",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("uuid", Uuid, nullable=False, unique=True),
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("migration_type", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("source_compute", Name(255), nullable=True),
+    Column("source_node", Name(255), nullable=True),
+    Column("dest_compute", Name(255), nullable=True),
+    Column("dest_node", Name(255), nullable=True),
+    Column("dest_host", Name(255), nullable=True),
+    Column("old_flavor", JSON, nullable=True),
+    Column("new_flavor", JSON, nullable=True),
+    Column("user_id", Id(), nullable=True),
+    Column("project_id", Id(), nullable=True),
+    Column("hidden", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=True),
+)
+
+# what the conductor needs to (re)schedule an instance: hints, az, group, failed hosts
+request_specs = Table(
+    "request_specs",
+    metadata,
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+)
+
+# --- end of core ---------------------------------------------------------------------

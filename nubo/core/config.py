@@ -8,7 +8,9 @@ because a misspelt option that silently does nothing is worse than a crash.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -293,6 +295,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         if isinstance(value, list):
             return [_coerce(v, typing.get_args(hint)[0], key) for v in value]
     elif origin is dict:
+        if isinstance(value, str):
+            # from the environment: a JSON object, NUBO_COMPUTE__FAKE_DELAYS='{"spawn": 1}'
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
         if isinstance(value, Mapping):
             return dict(value)
     raise ConfigError(f"configuration key {key}: {value!r} is not a valid {hint}")

@@ -1,14 +1,14 @@
 """compute tables
 
 Revision ID: compute_0001
-Revises:
-Create Date: 2026-11-21 02:51:03.994233
+Revises: 
+Create Date: 2026-11-21 02:51:24.409495
 """
 
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import nubo.core.db.base
+
 
 revision = 'compute_0001'
 down_revision = None
@@ -27,6 +27,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_aggregates')),
     sa.UniqueConstraint('name', name=op.f('uq_aggregates_name')),
     sa.UniqueConstraint('uuid', name=op.f('uq_aggregates_uuid'))
+    )
+    op.create_table('compute_services',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('binary', sa.String(length=255), nullable=False),
+    sa.Column('topic', sa.String(length=255), nullable=True),
+    sa.Column('report_count', sa.Integer(), nullable=False),
+    sa.Column('disabled', sa.Boolean(), nullable=False),
+    sa.Column('disabled_reason', sa.String(length=255), nullable=True),
+    sa.Column('forced_down', sa.Boolean(), nullable=False),
+    sa.Column('last_seen_up', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_compute_services')),
+    sa.UniqueConstraint('host', 'binary', name=op.f('uq_compute_services_host_binary')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_compute_services_uuid'))
     )
     op.create_table('flavors',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -47,6 +65,51 @@ def upgrade() -> None:
     sa.UniqueConstraint('flavorid', name=op.f('uq_flavors_flavorid')),
     sa.UniqueConstraint('name', name=op.f('uq_flavors_name'))
     )
+    op.create_table('instances',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('display_name', sa.String(length=255), nullable=False),
+    sa.Column('display_description', sa.Text(), nullable=True),
+    sa.Column('hostname', sa.String(length=255), nullable=True),
+    sa.Column('host', sa.String(length=255), nullable=True),
+    sa.Column('node', sa.String(length=255), nullable=True),
+    sa.Column('launched_on', sa.String(length=255), nullable=True),
+    sa.Column('availability_zone', sa.String(length=255), nullable=True),
+    sa.Column('vm_state', sa.String(length=32), nullable=False),
+    sa.Column('task_state', sa.String(length=64), nullable=True),
+    sa.Column('power_state', sa.Integer(), nullable=False),
+    sa.Column('image_ref', sa.String(length=64), nullable=True),
+    sa.Column('flavor', sa.JSON(), nullable=False),
+    sa.Column('key_name', sa.String(length=255), nullable=True),
+    sa.Column('key_data', sa.Text(), nullable=True),
+    sa.Column('user_data', sa.Text(), nullable=True),
+    sa.Column('config_drive', sa.String(length=255), nullable=True),
+    sa.Column('access_ip_v4', sa.String(length=64), nullable=True),
+    sa.Column('access_ip_v6', sa.String(length=64), nullable=True),
+    sa.Column('reservation_id', sa.String(length=64), nullable=False),
+    sa.Column('launch_index', sa.Integer(), nullable=False),
+    sa.Column('locked', sa.Boolean(), nullable=False),
+    sa.Column('locked_by', sa.String(length=16), nullable=True),
+    sa.Column('locked_reason', sa.String(length=255), nullable=True),
+    sa.Column('progress', sa.Integer(), nullable=False),
+    sa.Column('quota_held', sa.Boolean(), nullable=False),
+    sa.Column('extra', sa.JSON(), nullable=False),
+    sa.Column('launched_at', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.Column('terminated_at', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.Column('deleted_at', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instances')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_instances_uuid'))
+    )
+    with op.batch_alter_table('instances', schema=None) as batch_op:
+        batch_op.create_index('ix_instances_host', ['host'], unique=False)
+        batch_op.create_index('ix_instances_project_deleted', ['project_id', 'deleted'], unique=False)
+        batch_op.create_index('ix_instances_updated_at', ['updated_at'], unique=False)
+
     op.create_table('key_pairs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.String(length=64), nullable=False),
@@ -113,6 +176,26 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['aggregate_id'], ['aggregates.id'], name=op.f('fk_aggregate_metadata_aggregate_id_aggregates'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('aggregate_id', 'key', name=op.f('pk_aggregate_metadata'))
     )
+    op.create_table('compute_nodes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('service_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('hypervisor_hostname', sa.String(length=255), nullable=False),
+    sa.Column('hypervisor_type', sa.String(length=64), nullable=False),
+    sa.Column('hypervisor_version', sa.Integer(), nullable=False),
+    sa.Column('host_ip', sa.String(length=64), nullable=True),
+    sa.Column('vcpus', sa.Integer(), nullable=False),
+    sa.Column('memory_mb', sa.Integer(), nullable=False),
+    sa.Column('local_gb', sa.Integer(), nullable=False),
+    sa.Column('cpu_info', sa.Text(), nullable=False),
+    sa.Column('created_at', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['service_id'], ['compute_services.id'], name=op.f('fk_compute_nodes_service_id_compute_services'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_compute_nodes')),
+    sa.UniqueConstraint('hypervisor_hostname', name=op.f('uq_compute_nodes_hypervisor_hostname')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_compute_nodes_uuid'))
+    )
     op.create_table('flavor_extra_specs',
     sa.Column('flavor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
@@ -126,6 +209,89 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['flavor_id'], ['flavors.id'], name=op.f('fk_flavor_projects_flavor_id_flavors'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('flavor_id', 'project_id', name=op.f('pk_flavor_projects'))
     )
+    op.create_table('instance_actions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('action', sa.String(length=255), nullable=False),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('request_id', sa.String(length=255), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=True),
+    sa.Column('project_id', sa.String(length=64), nullable=True),
+    sa.Column('start_time', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.Column('finish_time', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.Column('message', sa.String(length=255), nullable=True),
+    sa.Column('updated_at', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_instance_actions_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_actions'))
+    )
+    with op.batch_alter_table('instance_actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instance_actions_instance_uuid'), ['instance_uuid'], unique=False)
+
+    op.create_table('instance_faults',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('code', sa.Integer(), nullable=False),
+    sa.Column('message', sa.String(length=255), nullable=False),
+    sa.Column('details', sa.Text(), nullable=True),
+    sa.Column('host', sa.String(length=255), nullable=True),
+    sa.Column('created_at', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_instance_faults_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_faults'))
+    )
+    with op.batch_alter_table('instance_faults', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instance_faults_instance_uuid'), ['instance_uuid'], unique=False)
+
+    op.create_table('instance_metadata',
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('value', sa.String(length=255), nullable=False),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_instance_metadata_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('instance_uuid', 'key', name=op.f('pk_instance_metadata'))
+    )
+    op.create_table('instance_system_metadata',
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('value', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_instance_system_metadata_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('instance_uuid', 'key', name=op.f('pk_instance_system_metadata'))
+    )
+    op.create_table('instance_tags',
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('tag', sa.String(length=80), nullable=False),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_instance_tags_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('instance_uuid', 'tag', name=op.f('pk_instance_tags'))
+    )
+    op.create_table('migrations',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('migration_type', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('source_compute', sa.String(length=255), nullable=True),
+    sa.Column('source_node', sa.String(length=255), nullable=True),
+    sa.Column('dest_compute', sa.String(length=255), nullable=True),
+    sa.Column('dest_node', sa.String(length=255), nullable=True),
+    sa.Column('dest_host', sa.String(length=255), nullable=True),
+    sa.Column('old_flavor', sa.JSON(), nullable=True),
+    sa.Column('new_flavor', sa.JSON(), nullable=True),
+    sa.Column('user_id', sa.String(length=64), nullable=True),
+    sa.Column('project_id', sa.String(length=64), nullable=True),
+    sa.Column('hidden', sa.Boolean(), nullable=False),
+    sa.Column('created_at', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_migrations_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_migrations')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_migrations_uuid'))
+    )
+    with op.batch_alter_table('migrations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_migrations_instance_uuid'), ['instance_uuid'], unique=False)
+
+    op.create_table('request_specs',
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_request_specs_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('instance_uuid', name=op.f('pk_request_specs'))
+    )
     op.create_table('server_group_members',
     sa.Column('group_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('instance_uuid', sa.String(length=36), nullable=False),
@@ -135,17 +301,54 @@ def upgrade() -> None:
     with op.batch_alter_table('server_group_members', schema=None) as batch_op:
         batch_op.create_index('ix_server_group_members_instance', ['instance_uuid'], unique=False)
 
+    op.create_table('instance_action_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('action_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event', sa.String(length=255), nullable=False),
+    sa.Column('start_time', nubo.core.db.base.UTCDateTime(), nullable=False),
+    sa.Column('finish_time', nubo.core.db.base.UTCDateTime(), nullable=True),
+    sa.Column('result', sa.String(length=255), nullable=True),
+    sa.Column('traceback', sa.Text(), nullable=True),
+    sa.Column('host', sa.String(length=255), nullable=True),
+    sa.Column('details', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['action_id'], ['instance_actions.id'], name=op.f('fk_instance_action_events_action_id_instance_actions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_action_events'))
+    )
+    with op.batch_alter_table('instance_action_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instance_action_events_action_id'), ['action_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('instance_action_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instance_action_events_action_id'))
+
+    op.drop_table('instance_action_events')
     with op.batch_alter_table('server_group_members', schema=None) as batch_op:
         batch_op.drop_index('ix_server_group_members_instance')
 
     op.drop_table('server_group_members')
+    op.drop_table('request_specs')
+    with op.batch_alter_table('migrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_migrations_instance_uuid'))
+
+    op.drop_table('migrations')
+    op.drop_table('instance_tags')
+    op.drop_table('instance_system_metadata')
+    op.drop_table('instance_metadata')
+    with op.batch_alter_table('instance_faults', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instance_faults_instance_uuid'))
+
+    op.drop_table('instance_faults')
+    with op.batch_alter_table('instance_actions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instance_actions_instance_uuid'))
+
+    op.drop_table('instance_actions')
     op.drop_table('flavor_projects')
     op.drop_table('flavor_extra_specs')
+    op.drop_table('compute_nodes')
     op.drop_table('aggregate_metadata')
     op.drop_table('aggregate_hosts')
     with op.batch_alter_table('server_groups', schema=None) as batch_op:
@@ -157,6 +360,13 @@ def downgrade() -> None:
     op.drop_table('quota_classes')
     op.drop_table('project_user_quotas')
     op.drop_table('key_pairs')
+    with op.batch_alter_table('instances', schema=None) as batch_op:
+        batch_op.drop_index('ix_instances_updated_at')
+        batch_op.drop_index('ix_instances_project_deleted')
+        batch_op.drop_index('ix_instances_host')
+
+    op.drop_table('instances')
     op.drop_table('flavors')
+    op.drop_table('compute_services')
     op.drop_table('aggregates')
     # ### end Alembic commands ###

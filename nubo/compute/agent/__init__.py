@@ -1,0 +1,1 @@
+"""The compute agent: one per hypervisor host; runs operations through a driver."""

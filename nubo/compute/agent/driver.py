@@ -1,0 +1,126 @@
+"""The compute driver interface: what an agent asks a hypervisor to do.
+
+Drivers translate their back end's errors into ``DriverError`` (or a subclass)
+at this boundary. Every method is idempotent where the operation allows it:
+destroying a domain that is not there succeeds.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nubo.compute.states import PowerState
+from nubo.core.errors import NuboError
+
+Instance = Mapping[str, Any]
+
+
+class DriverError(NuboError):
+    """The hypervisor refused or failed an operation."""
+
+
+class SpawnFailed(DriverError):
+    """A guest could not be started: the build is rescheduled to another host."""
+
+
+class DomainNotFound(DriverError):
+    status = 404
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    uuid: str
+    power_state: PowerState
+    vcpus: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class HostResources:
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    hypervisor_type: str
+    hypervisor_version: int
+    cpu_info: str = "{}"
+    host_ip: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"vcpus": self.vcpus, "memory_mb": self.memory_mb, "local_gb": self.local_gb,
+                "hypervisor_type": self.hypervisor_type,
+                "hypervisor_version": self.hypervisor_version, "cpu_info": self.cpu_info,
+                "host_ip": self.host_ip}
+
+
+class ComputeDriver(abc.ABC):
+    """One hypervisor host."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Connect / load state; called once before any other method."""
+
+    @abc.abstractmethod
+    def host_resources(self) -> HostResources: ...
+
+    @abc.abstractmethod
+    async def list_instances(self) -> list[str]:
+        """The uuids of the domains this host has."""
+
+    @abc.abstractmethod
+    async def get_info(self, uuid: str) -> DomainInfo:
+        """DomainNotFound when the host has no such domain."""
+
+    @abc.abstractmethod
+    async def spawn(self, instance: Instance) -> None:
+        """Create and start the guest; SpawnFailed when it cannot."""
+
+    @abc.abstractmethod
+    async def destroy(self, uuid: str) -> None:
+        """Stop and remove the guest and its disks (no error if absent)."""
+
+    @abc.abstractmethod
+    async def power_off(self, uuid: str) -> None: ...
+
+    @abc.abstractmethod
+    async def power_on(self, uuid: str) -> None: ...
+
+    @abc.abstractmethod
+    async def reboot(self, uuid: str, *, hard: bool = False) -> None: ...
+
+    @abc.abstractmethod
+    async def pause(self, uuid: str) -> None: ...
+
+    @abc.abstractmethod
+    async def unpause(self, uuid: str) -> None: ...
+
+    @abc.abstractmethod
+    async def suspend(self, uuid: str) -> None: ...
+
+    @abc.abstractmethod
+    async def resume(self, uuid: str) -> None: ...
+
+    @abc.abstractmethod
+    async def snapshot(self, uuid: str) -> bytes:
+        """The guest's root disk as image data."""
+
+    @abc.abstractmethod
+    async def get_console_output(self, uuid: str) -> str: ...
+
+    # hooks the server actions fill in (resize, migrate, rescue)
+    async def migrate_disk_and_power_off(self, uuid: str, dest_host: str) -> None:
+        raise DriverError("this driver cannot migrate")
+
+    async def finish_migration(self, instance: Instance) -> None:
+        raise DriverError("this driver cannot migrate")
+
+    async def finish_revert_migration(self, instance: Instance) -> None:
+        raise DriverError("this driver cannot migrate")
+
+    async def rescue(self, instance: Instance, rescue_image: str | None) -> None:
+        raise DriverError("this driver cannot rescue")
+
+    async def unrescue(self, uuid: str) -> None:
+        raise DriverError("this driver cannot rescue")

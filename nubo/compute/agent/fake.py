@@ -1,0 +1,155 @@
+"""FakeDriver: an in-memory hypervisor for tests and the all-in-one.
+
+Its domains are kept in ``<state_dir>/fake-hosts/<host>.json``, so a fake host
+survives a restart of the process as a real hypervisor would. Operations take
+``[compute] fake_delays`` seconds each; spawns fail on purpose on the hosts in
+``fake_fail_spawn_on_hosts`` and for flavors (extra spec) or images (property)
+carrying ``fake:fail_spawn=true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from nubo.compute.agent.driver import (
+    ComputeDriver,
+    DomainInfo,
+    DomainNotFound,
+    DriverError,
+    HostResources,
+    Instance,
+    SpawnFailed,
+)
+from nubo.compute.states import PowerState
+from nubo.core.config import ComputeSettings
+
+FAIL_SPAWN = "fake:fail_spawn"
+
+
+class FakeDriver(ComputeDriver):
+    def __init__(self, host: str, settings: ComputeSettings, state_dir: Path) -> None:
+        self.host = host
+        self.settings = settings
+        self.path = state_dir / "fake-hosts" / f"{host}.json"
+        self.domains: dict[str, dict[str, Any]] = {}
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self.domains = await asyncio.to_thread(self._load)
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        return dict(data.get("domains", {}))
+
+    def _write(self, domains: dict[str, dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"host": self.host, "domains": domains}))
+        os.replace(tmp, self.path)
+
+    async def _save(self) -> None:
+        await asyncio.to_thread(self._write, dict(self.domains))
+
+    async def _delay(self, op: str) -> None:
+        seconds = float(self.settings.fake_delays.get(op, 0))
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def host_resources(self) -> HostResources:
+        s = self.settings
+        return HostResources(vcpus=s.fake_vcpus, memory_mb=s.fake_memory_mb,
+                             local_gb=s.fake_disk_gb, hypervisor_type="fake",
+                             hypervisor_version=1000,
+                             cpu_info=json.dumps({"arch": "x86_64", "model": "fake",
+                                                  "vendor": "nubo"}),
+                             host_ip="127.0.0.1")
+
+    async def list_instances(self) -> list[str]:
+        return sorted(self.domains)
+
+    def _domain(self, uuid: str) -> dict[str, Any]:
+        try:
+            return self.domains[uuid]
+        except KeyError:
+            raise DomainNotFound(f"no domain {uuid} on fake host {self.host}") from None
+
+    async def get_info(self, uuid: str) -> DomainInfo:
+        d = self._domain(uuid)
+        return DomainInfo(uuid, PowerState(d["power_state"]), d["vcpus"], d["memory_mb"])
+
+    def _should_fail(self, instance: Instance) -> bool:
+        if self.host in self.settings.fake_fail_spawn_on_hosts:
+            return True
+        flavor = instance.get("flavor") or {}
+        if str((flavor.get("extra_specs") or {}).get(FAIL_SPAWN, "")).lower() == "true":
+            return True
+        sysmeta = instance.get("system_metadata") or {}
+        return str(sysmeta.get(f"image_{FAIL_SPAWN}", "")).lower() == "true"
+
+    async def spawn(self, instance: Instance) -> None:
+        await self._delay("spawn")
+        if self._should_fail(instance):
+            raise SpawnFailed(f"fake host {self.host} was told to fail spawning")
+        flavor = instance["flavor"]
+        async with self._lock:
+            self.domains[instance["uuid"]] = {
+                "name": instance.get("display_name"), "power_state": int(PowerState.RUNNING),
+                "vcpus": int(flavor["vcpus"]), "memory_mb": int(flavor["ram"]),
+                "image_ref": instance.get("image_ref"),
+                "console": [f"fake console of {instance['uuid']}", "login:"],
+            }
+            await self._save()
+
+    async def destroy(self, uuid: str) -> None:
+        await self._delay("destroy")
+        async with self._lock:
+            if self.domains.pop(uuid, None) is not None:
+                await self._save()
+
+    async def _set_power(self, uuid: str, op: str, state: PowerState,
+                         allowed_from: tuple[PowerState, ...] | None = None) -> None:
+        await self._delay(op)
+        async with self._lock:
+            d = self._domain(uuid)
+            if allowed_from is not None and PowerState(d["power_state"]) not in allowed_from:
+                raise DriverError(f"cannot {op} a domain that is "
+                                  f"{PowerState(d['power_state']).name.lower()}")
+            d["power_state"] = int(state)
+            d.setdefault("console", []).append(f"{op}")
+            await self._save()
+
+    async def power_off(self, uuid: str) -> None:
+        await self._set_power(uuid, "power_off", PowerState.SHUTDOWN)
+
+    async def power_on(self, uuid: str) -> None:
+        await self._set_power(uuid, "power_on", PowerState.RUNNING)
+
+    async def reboot(self, uuid: str, *, hard: bool = False) -> None:
+        await self._set_power(uuid, "reboot", PowerState.RUNNING)
+
+    async def pause(self, uuid: str) -> None:
+        await self._set_power(uuid, "pause", PowerState.PAUSED, (PowerState.RUNNING,))
+
+    async def unpause(self, uuid: str) -> None:
+        await self._set_power(uuid, "unpause", PowerState.RUNNING, (PowerState.PAUSED,))
+
+    async def suspend(self, uuid: str) -> None:
+        await self._set_power(uuid, "suspend", PowerState.SUSPENDED, (PowerState.RUNNING,))
+
+    async def resume(self, uuid: str) -> None:
+        await self._set_power(uuid, "resume", PowerState.RUNNING, (PowerState.SUSPENDED,))
+
+    async def snapshot(self, uuid: str) -> bytes:
+        await self._delay("snapshot")
+        d = self._domain(uuid)
+        return f"fake disk of {uuid} ({d.get('image_ref')})".encode()
+
+    async def get_console_output(self, uuid: str) -> str:
+        return "\n".join(self._domain(uuid).get("console", [])) + "\n"

@@ -1,0 +1,140 @@
+"""ComputeAgent: the worker of one hypervisor host.
+
+On start it registers its service and compute node, publishes its inventory to
+placement, reconciles what the database says the host should run against what
+the driver has, then consumes its queue (``compute.agent-<host>.<op>``) and
+sends a heartbeat every ``report_interval``. It reports every outcome through
+the conductor's functions and never writes the database itself.
+
+Operations are looked up by name in ``OPERATIONS``; the server actions register
+theirs there (``register("pause", handler)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from nubo.compute import clients, conductor
+from nubo.compute.agent.driver import ComputeDriver, DriverError
+from nubo.compute.service import hosts
+from nubo.compute.service.servers import agent_topic
+from nubo.compute.states import TaskState, VmState
+from nubo.core.bus.base import Envelope, Subscription
+from nubo.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Operation = Callable[["ComputeAgent", dict[str, Any], Mapping[str, Any]], Awaitable[None]]
+OPERATIONS: dict[str, Operation] = {}
+
+
+def register(name: str, op: Operation) -> None:
+    """Make ``op`` run for messages on ``compute.agent-<host>.<name>``."""
+    OPERATIONS[name] = op
+
+
+class ComputeAgent:
+    def __init__(self, rt: Runtime, host: str, driver: ComputeDriver) -> None:
+        self.rt = rt
+        self.host = host
+        self.driver = driver
+        self.service: dict[str, Any] = {}
+        self.node: dict[str, Any] = {}
+        self._subscription: Subscription | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.driver.start()
+        self.service = await hosts.register_service(self.rt, self.host)
+        resources = self.driver.host_resources().as_dict()
+        self.node = await hosts.register_node(self.rt, self.service, self.host, resources)
+        await clients.ensure_provider(self.rt, uuid=self.node["uuid"], name=self.host,
+                                      inventories=self.inventories(resources))
+        from nubo.compute import reconcile
+
+        await reconcile.agent_start(self)
+        self._subscription = await self.rt.bus.consume(
+            agent_topic(self.host, "*"), self.on_message,
+            queue=f"compute-agent-{self.host.replace('.', '_')}")
+        self._heartbeat = asyncio.create_task(self._beat(), name=f"heartbeat-{self.host}")
+
+    async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        if self._subscription is not None:
+            await self._subscription.cancel()
+
+    def inventories(self, resources: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        s = self.rt.settings.compute
+        rows = {
+            "VCPU": (resources["vcpus"], s.reserved_host_cpus, s.cpu_allocation_ratio),
+            "MEMORY_MB": (resources["memory_mb"], s.reserved_host_memory_mb,
+                          s.ram_allocation_ratio),
+            "DISK_GB": (resources["local_gb"], -(-s.reserved_host_disk_mb // 1024),
+                        s.disk_allocation_ratio),
+        }
+        return {rc: {"total": total, "reserved": reserved, "allocation_ratio": ratio,
+                     "min_unit": 1, "max_unit": total, "step_size": 1}
+                for rc, (total, reserved, ratio) in rows.items()}
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.rt.settings.compute.report_interval)
+            try:
+                await hosts.heartbeat(self.rt, self.service["id"])
+            except Exception:
+                log.exception("heartbeat of %s failed", self.host)
+
+    async def on_message(self, env: Envelope) -> None:
+        op = env.topic.rsplit(".", 1)[-1]
+        handler = OPERATIONS.get(op)
+        if handler is None:
+            log.error("compute agent %s: unknown operation %s", self.host, op)
+            return
+        uuid = str(env.payload.get("instance_uuid", ""))
+        instance = await conductor.get_instance(self.rt, uuid)
+        if instance is None:
+            return
+        await handler(self, instance, env.payload)
+
+
+# ------------------------------------------------------------ operations
+
+
+async def spawn(agent: ComputeAgent, instance: dict[str, Any],
+                payload: Mapping[str, Any]) -> None:
+    uuid = instance["uuid"]
+    if (instance["deleted"] or instance["host"] != agent.host
+            or instance["vm_state"] != VmState.BUILDING.value
+            or instance["task_state"] != TaskState.SPAWNING.value):
+        return
+    if uuid not in await agent.driver.list_instances():
+        try:
+            await agent.driver.spawn(instance)
+        except DriverError as e:
+            log.warning("spawn of %s on %s failed: %s", uuid, agent.host, e.message)
+            await conductor.build_failed(agent.rt, uuid, agent.host, e.message)
+            return
+    info = await agent.driver.get_info(uuid)
+    await conductor.build_succeeded(agent.rt, uuid, agent.host, power_state=info.power_state)
+    fresh = await conductor.get_instance(agent.rt, uuid)
+    if fresh is not None and (fresh["deleted"] or fresh["task_state"] ==
+                              TaskState.DELETING.value):
+        # deleted while spawning: the delete's destroy may have run before the spawn
+        await destroy(agent, fresh, payload)
+
+
+async def destroy(agent: ComputeAgent, instance: dict[str, Any],
+                  payload: Mapping[str, Any]) -> None:
+    await agent.driver.destroy(instance["uuid"])
+    await conductor.delete_finished(agent.rt, instance["uuid"])
+
+
+register("spawn", spawn)
+register("destroy", destroy)

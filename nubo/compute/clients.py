@@ -1,0 +1,116 @@
+"""Narrow clients for the services compute talks to: images and placement.
+
+Compute reaches them only through these functions (in-process calls to their
+``service`` modules in every shape we run today), so either can be split out
+behind HTTP later without touching the callers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nubo.core.auth.context import RequestContext
+from nubo.core.errors import BadRequest, NotFound
+from nubo.core.runtime import Runtime
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(name)
+
+
+# ------------------------------------------------------------------ images
+
+
+async def get_image(rt: Runtime, ctx: RequestContext, image_id: str) -> dict[str, Any]:
+    """The image as Glance shows it; BadRequest when it cannot boot a server."""
+    images = _module("nubo.image.service.images")
+    try:
+        image: dict[str, Any] = dict(await images.get_image(rt, ctx, image_id))
+    except NotFound:
+        raise BadRequest(f"Image {image_id} could not be found.") from None
+    if image.get("status") != "active":
+        raise BadRequest(f"Image {image_id} is not active.")
+    return image
+
+
+IMAGE_CORE_KEYS = frozenset({
+    "id", "name", "status", "visibility", "protected", "checksum", "os_hash_algo",
+    "os_hash_value", "owner", "size", "virtual_size", "min_ram", "min_disk", "disk_format",
+    "container_format", "created_at", "updated_at", "tags", "file", "self", "schema",
+    "direct_url", "locations", "os_hidden", "stores",
+})
+
+
+def image_properties(image: Mapping[str, Any]) -> dict[str, Any]:
+    """An image's free-form properties (what the scheduler's image filters read)."""
+    return {k: v for k, v in image.items() if k not in IMAGE_CORE_KEYS}
+
+
+# --------------------------------------------------------------- placement
+
+
+@dataclass(frozen=True)
+class ProviderUsage:
+    capacity: Mapping[str, int]
+    used: Mapping[str, int]
+    traits: frozenset[str]
+
+
+def _placement() -> Any:
+    return _module("nubo.placement.service")
+
+
+async def ensure_provider(
+    rt: Runtime, *, uuid: str, name: str, inventories: Mapping[str, Mapping[str, Any]],
+    traits: Iterable[str] = (),
+) -> None:
+    """Create or update a resource provider with these inventories (idempotent)."""
+    await _placement().ensure_provider(rt, uuid=uuid, name=name,
+                                       inventories={k: dict(v) for k, v in inventories.items()},
+                                       traits=list(traits))
+
+
+async def claim(
+    rt: Runtime, *, consumer: str, provider_uuid: str, resources: Mapping[str, int],
+    project_id: str, user_id: str,
+) -> None:
+    """Allocate ``resources`` on one provider for ``consumer`` (replacing what it
+    held); Conflict when they no longer fit (another claim got there first)."""
+    await _placement().claim(rt, consumer, {provider_uuid: dict(resources)},
+                             project_id=project_id, user_id=user_id)
+
+
+async def delete_allocations(rt: Runtime, consumer: str) -> None:
+    """Forget every allocation of ``consumer`` (idempotent)."""
+    await _placement().delete_allocations(rt, consumer)
+
+
+async def allocations_of(rt: Runtime, consumer: str) -> dict[str, dict[str, int]]:
+    """provider uuid -> resources ``consumer`` holds there."""
+    found: dict[str, dict[str, int]] = await _placement().get_allocations(rt, consumer)
+    return found
+
+
+async def provider_usages(rt: Runtime, uuids: Iterable[str]) -> dict[str, ProviderUsage]:
+    """Capacity ((total - reserved) * ratio) and usage of each provider."""
+    summaries = await _placement().provider_summaries(rt, list(uuids))
+    out: dict[str, ProviderUsage] = {}
+    for uuid, resources in summaries.items():
+        out[uuid] = ProviderUsage(
+            capacity={rc: int(v.get("capacity", 0)) for rc, v in resources.items()},
+            used={rc: int(v.get("used", 0)) for rc, v in resources.items()},
+            traits=frozenset(),
+        )
+    return out
+
+
+async def consumers_on(rt: Runtime, provider_uuid: str) -> set[str]:
+    """The consumers holding allocations on a provider."""
+    try:
+        found = await _placement().provider_consumers(rt, provider_uuid)
+    except NotFound:
+        return set()
+    return set(found)

@@ -1,0 +1,283 @@
+"""The conductor: schedules builds and records what agents report.
+
+Builds arrive on ``compute.instance.build`` (queue ``compute-conductor``) as
+instance ids. The conductor snapshots the hosts, asks the scheduler for a host
+plus alternates per instance, claims the resources in placement (falling back
+to the alternates, then to a fresh snapshot, when a claim loses a race), records
+the host and hands the instance to that host's agent.
+
+Agents never write the database: they call the ``instance_update``,
+``build_succeeded``, ``build_failed`` and ``delete_finished`` functions here
+(in-process today; the same functions behind bus RPC when agents run apart).
+Every handler is idempotent: it re-reads the instance and does nothing when the
+work is already done or no longer wanted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from nubo.compute import clients, notifications, snapshot
+from nubo.compute.scheduler import NoValidHost, select_destinations
+from nubo.compute.scheduler.model import HostState, resources_of
+from nubo.compute.service import instance_actions, instances, quotas
+from nubo.compute.service import server_groups as groups
+from nubo.compute.service.servers import BUILD_TOPIC, agent_topic, quota_deltas
+from nubo.compute.states import PowerState, TaskState, VmState
+from nubo.compute.tables import request_specs
+from nubo.core.bus.base import Envelope, Subscription
+from nubo.core.db.base import utcnow
+from nubo.core.db.engine import Tx
+from nubo.core.errors import Conflict, NotFound
+from nubo.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+QUEUE = "compute-conductor"
+SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
+BUILD_EVENT = "compute_build_and_run_instance"
+SNAPSHOT_RETRIES = 3
+
+
+async def start(rt: Runtime) -> Subscription:
+    from nubo.compute import reconcile
+
+    await reconcile.conductor_start(rt)
+    return await rt.bus.consume(BUILD_TOPIC, lambda env: on_build(rt, env), queue=QUEUE)
+
+
+async def on_build(rt: Runtime, env: Envelope) -> None:
+    uuids = [str(u) for u in env.payload.get("instance_uuids", [])]
+    if uuids:
+        await schedule_and_build(rt, uuids)
+
+
+# ------------------------------------------------------------------- build
+
+
+async def _waiting(rt: Runtime, uuids: Sequence[str]) -> list[dict[str, Any]]:
+    """The instances among ``uuids`` still waiting for a host."""
+    async with rt.db.read() as conn:
+        found = []
+        for uuid in uuids:
+            try:
+                inst = await instances.get(conn, uuid)
+            except NotFound:
+                continue
+            if (inst["vm_state"] == VmState.BUILDING.value and inst["host"] is None
+                    and inst["task_state"] == TaskState.SCHEDULING.value):
+                found.append(inst)
+        return found
+
+
+async def _spec_of(rt: Runtime, uuid: str) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        row = (await conn.execute(select(request_specs.c.spec).where(
+            request_specs.c.instance_uuid == uuid))).first()
+    return dict(row[0]) if row else {}
+
+
+async def schedule_and_build(rt: Runtime, uuids: Sequence[str]) -> None:
+    """Place each waiting instance of ``uuids`` on a host, or put it in ERROR.
+    Instances of one create request are placed together."""
+    by_request: dict[str, list[dict[str, Any]]] = {}
+    for inst in await _waiting(rt, uuids):
+        by_request.setdefault(inst["reservation_id"], []).append(inst)
+    for group in by_request.values():
+        await _schedule_group(rt, group)
+
+
+async def _schedule_group(rt: Runtime, pending: list[dict[str, Any]]) -> None:
+    for _ in range(SNAPSHOT_RETRIES):
+        if not pending:
+            return
+        spec = await _spec_of(rt, pending[0]["uuid"])
+        request = await snapshot.request_spec(rt, pending, spec)
+        try:
+            selections = select_destinations(await snapshot.host_states(rt), request,
+                                             rt.settings.scheduler)
+        except NoValidHost as e:
+            for inst in pending:
+                await fail_build(rt, inst["uuid"], e.message, code=500)
+            return
+        resources = resources_of(request.flavor)
+        lost = []
+        by_uuid = {i["uuid"]: i for i in pending}
+        for sel in selections:
+            inst = by_uuid[sel.instance_uuid]
+            if not await _claim_one(rt, inst, (sel.host, *sel.alternates), resources):
+                lost.append(inst)
+        pending = lost
+    for inst in pending:
+        await fail_build(rt, inst["uuid"], "No valid host was found. Every candidate host "
+                         "was claimed by concurrent requests.", code=500)
+
+
+async def _claim_one(rt: Runtime, inst: Mapping[str, Any], candidates: Sequence[HostState],
+                     resources: Mapping[str, int]) -> bool:
+    for host in candidates:
+        try:
+            await clients.claim(rt, consumer=inst["uuid"], provider_uuid=host.provider_uuid,
+                                resources=resources, project_id=inst["project_id"],
+                                user_id=inst["user_id"])
+        except Conflict:
+            continue
+        await _assign(rt, inst["uuid"], host)
+        return True
+    return False
+
+
+async def _assign(rt: Runtime, uuid: str, host: HostState) -> None:
+    """Record the host and hand the instance to its agent; if the instance was
+    deleted meanwhile, give the claim back."""
+    async with rt.db.transaction() as tx:
+        inst = await instances.get(tx, uuid, deleted=True)
+        wanted = (not inst["deleted"] and inst["vm_state"] == VmState.BUILDING.value
+                  and inst["host"] is None and inst["task_state"] == TaskState.SCHEDULING.value)
+        if wanted:
+            await instances.set_fields(
+                tx, uuid, host=host.host, node=host.node, launched_on=host.host,
+                availability_zone=inst["availability_zone"] or host.availability_zone,
+                task_state=TaskState.SPAWNING.value)
+            await instance_actions.finish_event(tx, uuid, SCHEDULE_EVENT, action="create")
+            await instance_actions.start_event(tx, uuid, BUILD_EVENT, host=host.host,
+                                               action="create")
+            tx.publish(agent_topic(host.host, "spawn"), {"instance_uuid": uuid})
+    if not wanted:
+        await clients.delete_allocations(rt, uuid)
+
+
+async def fail_build(rt: Runtime, uuid: str, message: str, *, code: int = 500,
+                     host: str | None = None, details: str = "") -> None:
+    """ERROR with a fault; quota and placement allocations are given back."""
+    async with rt.db.transaction() as tx:
+        inst = await instances.get(tx, uuid, deleted=True)
+        if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value:
+            return
+        await instances.set_fields(tx, uuid, vm_state=VmState.ERROR.value, task_state=None,
+                                   power_state=PowerState.NOSTATE.value, quota_held=False)
+        await instances.add_fault(tx, uuid, code=code, message=message, details=details,
+                                  host=host)
+        if inst["quota_held"]:
+            await quotas.release(tx, rt, project_id=inst["project_id"],
+                                 user_id=inst["user_id"], deltas=quota_deltas(inst["flavor"]))
+        event = BUILD_EVENT if host else SCHEDULE_EVENT
+        await instance_actions.finish_event(tx, uuid, event, result="Error", host=host,
+                                            details=message, action="create")
+        notifications.emit(tx, "compute.instance.create.error",
+                           {**inst, "vm_state": VmState.ERROR.value, "task_state": None})
+    await clients.delete_allocations(rt, uuid)
+
+
+# ------------------------------------------------- what agents report
+
+
+async def get_instance(rt: Runtime, uuid: str) -> dict[str, Any] | None:
+    """The instance (deleted ones too), or None when there is no such row."""
+    async with rt.db.read() as conn:
+        try:
+            return await instances.get(conn, uuid, deleted=True)
+        except NotFound:
+            return None
+
+
+async def instances_on_host(rt: Runtime, host: str) -> list[dict[str, Any]]:
+    """Live (not deleted) instances the database places on ``host``."""
+    from nubo.compute.tables import instances as t
+
+    async with rt.db.read() as conn:
+        rows = (await conn.execute(select(t).where(t.c.host == host,
+                                                   t.c.deleted.is_(False)))).mappings().all()
+        return await instances.attach(conn, rows)
+
+
+async def instance_update(rt: Runtime, uuid: str, **fields: Any) -> dict[str, Any] | None:
+    """Set fields of a live instance; None when it is gone."""
+    async with rt.db.transaction() as tx:
+        if not await instances.set_fields(tx, uuid, **fields):
+            return None
+        inst = await instances.get(tx, uuid, deleted=True)
+        notifications.emit(tx, "compute.instance.update", inst)
+        return inst
+
+
+async def build_succeeded(rt: Runtime, uuid: str, host: str, *,
+                          power_state: int = PowerState.RUNNING) -> None:
+    async with rt.db.transaction() as tx:
+        inst = await instances.get(tx, uuid, deleted=True)
+        if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value or inst["host"] != host:
+            return
+        if inst["task_state"] == TaskState.DELETING.value:
+            return
+        fields = {"vm_state": VmState.ACTIVE.value, "task_state": None,
+                  "power_state": int(power_state), "launched_at": utcnow(), "progress": 100}
+        await instances.set_fields(tx, uuid, **fields)
+        await instance_actions.finish_event(tx, uuid, BUILD_EVENT, host=host, action="create")
+        notifications.emit(tx, "compute.instance.create.end", {**inst, **fields})
+
+
+async def build_failed(rt: Runtime, uuid: str, host: str, reason: str) -> None:
+    """A spawn failed on ``host``: reschedule elsewhere, or ERROR after
+    ``max_build_attempts`` attempts."""
+    limit = rt.settings.compute.max_build_attempts
+    async with rt.db.transaction() as tx:
+        inst = await instances.get(tx, uuid, deleted=True)
+        if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value or inst["host"] != host:
+            return
+        row = (await tx.execute(select(request_specs).where(
+            request_specs.c.instance_uuid == uuid))).mappings().first()
+        spec = dict(row["spec"]) if row else {}
+        attempts = (row["attempts"] if row else 0) + 1
+        tried = [*spec.get("ignore_hosts", []), host]
+        await instance_actions.finish_event(tx, uuid, BUILD_EVENT, result="Error", host=host,
+                                            details=reason, action="create")
+        if attempts < limit and inst["task_state"] != TaskState.DELETING.value:
+            await _record_attempt(tx, uuid, {**spec, "ignore_hosts": tried}, attempts)
+            await instances.set_fields(tx, uuid, host=None, node=None,
+                                       task_state=TaskState.SCHEDULING.value)
+            await instance_actions.start_event(tx, uuid, SCHEDULE_EVENT, action="create")
+            tx.publish(BUILD_TOPIC, {"instance_uuids": [uuid]})
+            retry = True
+        else:
+            retry = False
+    await clients.delete_allocations(rt, uuid)
+    if not retry:
+        message = (f"Build of instance {uuid} aborted: exceeded maximum number of build "
+                   f"attempts ({attempts}) on hosts {', '.join(tried)}. Last error: {reason}")
+        await _force_error(rt, uuid, message, host)
+
+
+async def _record_attempt(tx: Tx, uuid: str, spec: Mapping[str, Any], attempts: int) -> None:
+    from sqlalchemy import update
+
+    await tx.execute(update(request_specs).where(request_specs.c.instance_uuid == uuid)
+                     .values(spec=dict(spec), attempts=attempts))
+
+
+async def _force_error(rt: Runtime, uuid: str, message: str, host: str | None) -> None:
+    await fail_build(rt, uuid, message, code=500, host=host)
+
+
+async def delete_finished(rt: Runtime, uuid: str) -> None:
+    """The server is gone from its host (or never had one): forget it, give back
+    its quota and placement allocations."""
+    async with rt.db.transaction() as tx:
+        inst = await instances.get(tx, uuid, deleted=True)
+        if not inst["deleted"]:
+            now = utcnow()
+            fields = {"vm_state": VmState.DELETED.value, "task_state": None,
+                      "power_state": PowerState.NOSTATE.value, "deleted": True,
+                      "deleted_at": now, "terminated_at": now, "quota_held": False}
+            await instances.set_fields(tx, uuid, **fields)
+            if inst["quota_held"]:
+                await quotas.release(tx, rt, project_id=inst["project_id"],
+                                     user_id=inst["user_id"],
+                                     deltas=quota_deltas(inst["flavor"]))
+            await groups.remove_member(tx, rt, uuid)
+            await instance_actions.finish_event(tx, uuid, "compute_terminate_instance",
+                                                host=inst["host"], action="delete")
+            notifications.emit(tx, "compute.instance.delete.end", {**inst, **fields})
+    await clients.delete_allocations(rt, uuid)

@@ -1,0 +1,125 @@
+"""Recovery on start: what the database says against what hosts and placement have.
+
+- conductor: instances waiting for a host are scheduled again; deletes of
+  instances on no host are finished; allocations whose consumer is gone are
+  deleted.
+- each agent: instances of its host still spawning are spawned again; deletes
+  are finished; domains with no live instance are destroyed; active instances
+  whose domain vanished go to ERROR with a fault.
+
+The decisions are a pure function (``plan_host``) of the desired and actual
+state, so they are unit-tested without a cloud.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from nubo.compute import clients, conductor
+from nubo.compute.service import hosts
+from nubo.compute.service.servers import BUILD_TOPIC
+from nubo.compute.states import ON_HOST, TaskState, VmState
+from nubo.compute.tables import instances
+from nubo.core.runtime import Runtime
+
+if TYPE_CHECKING:
+    from nubo.compute.agent.manager import ComputeAgent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HostPlan:
+    spawn: list[str] = field(default_factory=list)
+    finish_delete: list[str] = field(default_factory=list)
+    destroy_orphans: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+
+def plan_host(desired: Iterable[Mapping[str, Any]], actual: Iterable[str]) -> HostPlan:
+    """What an agent must do on start, from the live instances the database puts
+    on its host (``desired``) and the domains its driver has (``actual``)."""
+    have = set(actual)
+    plan = HostPlan()
+    wanted: set[str] = set()
+    for inst in desired:
+        uuid = inst["uuid"]
+        wanted.add(uuid)
+        if inst["task_state"] == TaskState.DELETING.value:
+            plan.finish_delete.append(uuid)
+        elif inst["vm_state"] == VmState.BUILDING.value:
+            plan.spawn.append(uuid)
+        elif VmState(inst["vm_state"]) in ON_HOST and uuid not in have:
+            plan.lost.append(uuid)
+    plan.destroy_orphans = sorted(have - wanted)
+    return plan
+
+
+async def agent_start(agent: ComputeAgent) -> None:
+    from nubo.compute.agent import manager
+
+    rt = agent.rt
+    desired = await conductor.instances_on_host(rt, agent.host)
+    plan = plan_host(desired, await agent.driver.list_instances())
+    by_uuid = {i["uuid"]: i for i in desired}
+    for uuid in plan.destroy_orphans:
+        log.info("destroying %s on %s: no live instance wants it", uuid, agent.host)
+        await agent.driver.destroy(uuid)
+    for uuid in plan.finish_delete:
+        await manager.destroy(agent, by_uuid[uuid], {})
+    for uuid in plan.spawn:
+        inst = by_uuid[uuid]
+        if inst["task_state"] != TaskState.SPAWNING.value:
+            await conductor.instance_update(rt, uuid, task_state=TaskState.SPAWNING.value)
+            inst = {**inst, "task_state": TaskState.SPAWNING.value}
+        await manager.spawn(agent, inst, {})
+    for uuid in plan.lost:
+        await conductor.instance_update(rt, uuid, vm_state=VmState.ERROR.value,
+                                        task_state=None, power_state=0)
+        await _fault(rt, uuid, f"Instance {uuid} is missing from hypervisor {agent.host}.",
+                     agent.host)
+
+
+async def _fault(rt: Runtime, uuid: str, message: str, host: str) -> None:
+    from nubo.compute.service import instances as records
+
+    async with rt.db.transaction() as tx:
+        await records.add_fault(tx, uuid, code=500, message=message, host=host)
+
+
+async def conductor_start(rt: Runtime) -> None:
+    async with rt.db.read() as conn:
+        rows = (await conn.execute(select(instances.c.uuid, instances.c.vm_state,
+                                          instances.c.task_state).where(
+            instances.c.deleted.is_(False), instances.c.host.is_(None)))).all()
+    waiting = []
+    for uuid, vm_state, task_state in rows:
+        if task_state == TaskState.DELETING.value:
+            await conductor.delete_finished(rt, uuid)
+        elif vm_state == VmState.BUILDING.value:
+            await clients.delete_allocations(rt, uuid)
+            if task_state != TaskState.SCHEDULING.value:
+                await conductor.instance_update(rt, uuid,
+                                                task_state=TaskState.SCHEDULING.value)
+            waiting.append(uuid)
+    if waiting:
+        async with rt.db.transaction() as tx:
+            tx.publish(BUILD_TOPIC, {"instance_uuids": waiting})
+    await delete_orphan_allocations(rt)
+
+
+async def delete_orphan_allocations(rt: Runtime) -> None:
+    """Allocations on compute nodes whose consumer is no live instance there."""
+    nodes = await hosts.list_nodes(rt)
+    async with rt.db.read() as conn:
+        live = {u for (u,) in await conn.execute(select(instances.c.uuid).where(
+            instances.c.deleted.is_(False)))}
+    for node in nodes:
+        for consumer in await clients.consumers_on(rt, node["uuid"]) - live:
+            log.info("deleting allocations of %s: no live instance", consumer)
+            await clients.delete_allocations(rt, consumer)

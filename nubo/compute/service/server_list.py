@@ -1,0 +1,150 @@
+"""Listing servers with Nova's filters, sorting and marker pagination.
+
+The database narrows by project, user, host, deletion and time; the rest of the
+filters (name regex, status, tags…) are applied to the rows in Python so they
+behave the same on every database back end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from nubo.compute.service import instances as records
+from nubo.compute.states import api_status
+from nubo.compute.tables import instances
+from nubo.core.errors import BadRequest
+from nubo.core.runtime import Runtime
+
+SORT_KEYS = {
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "availability_zone",
+    "config_drive", "created_at", "display_description", "display_name", "host",
+    "hostname", "image_ref", "instance_type_id", "kernel_id", "key_name", "launch_index",
+    "launched_at", "locked", "locked_by", "node", "power_state", "progress", "project_id",
+    "ramdisk_id", "root_device_name", "task_state", "terminated_at", "updated_at",
+    "user_id", "uuid", "vm_state",
+}
+UNSORTABLE = {"auto_disk_config", "instance_type_id", "kernel_id", "ramdisk_id",
+              "root_device_name"}
+
+
+@dataclass
+class ServerQuery:
+    project_id: str | None = None          # None: every project (admin all_tenants)
+    user_id: str | None = None
+    name: str | None = None                # a regular expression
+    status: str | None = None
+    image: str | None = None
+    flavor: str | None = None
+    host: str | None = None
+    node: str | None = None
+    reservation_id: str | None = None
+    changes_since: dt.datetime | None = None
+    changes_before: dt.datetime | None = None
+    deleted: bool = False
+    locked: bool | None = None
+    tags: list[str] = field(default_factory=list)
+    tags_any: list[str] = field(default_factory=list)
+    not_tags: list[str] = field(default_factory=list)
+    not_tags_any: list[str] = field(default_factory=list)
+    availability_zone: str | None = None
+    key_name: str | None = None
+    description: str | None = None
+    sort: list[tuple[str, str]] = field(default_factory=list)
+    limit: int | None = None
+    marker: str | None = None
+
+
+async def list_servers(rt: Runtime, q: ServerQuery) -> list[dict[str, Any]]:
+    query = select(instances)
+    if q.project_id is not None:
+        query = query.where(instances.c.project_id == q.project_id)
+    if q.user_id:
+        query = query.where(instances.c.user_id == q.user_id)
+    if q.host:
+        query = query.where(instances.c.host == q.host)
+    if q.node:
+        query = query.where(instances.c.node == q.node)
+    if q.changes_since is not None:
+        query = query.where(instances.c.updated_at >= q.changes_since)
+    if q.changes_before is not None:
+        query = query.where(instances.c.updated_at <= q.changes_before)
+    if not q.deleted and q.changes_since is None and q.changes_before is None:
+        query = query.where(instances.c.deleted.is_(False))
+    elif q.deleted:
+        query = query.where(or_(instances.c.deleted.is_(True),
+                                instances.c.vm_state == "soft-delete"))
+    async with rt.db.read() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+        found = await records.attach(conn, rows)
+    found = [s for s in found if _matches(s, q)]
+    found = sort_servers(found, q.sort)
+    return paginate(found, q.marker, q.limit)
+
+
+def _matches(s: Mapping[str, Any], q: ServerQuery) -> bool:
+    checks = [
+        q.name is None or _regex(q.name).search(s["display_name"] or "") is not None,
+        q.status is None or api_status(s["vm_state"], s["task_state"]) == q.status.upper()
+        or (q.status.upper() == "DELETED" and s["deleted"]),
+        q.image is None or s["image_ref"] == q.image.rstrip("/").rsplit("/", 1)[-1],
+        q.flavor is None or str(s["flavor"]["id"]) == q.flavor.rstrip("/").rsplit("/", 1)[-1],
+        q.reservation_id is None or s["reservation_id"] == q.reservation_id,
+        q.locked is None or bool(s["locked"]) == q.locked,
+        q.availability_zone is None or s["availability_zone"] == q.availability_zone,
+        q.key_name is None or s["key_name"] == q.key_name,
+        q.description is None or s["display_description"] == q.description,
+        not q.tags or set(q.tags) <= set(s["tags"]),
+        not q.tags_any or bool(set(q.tags_any) & set(s["tags"])),
+        not q.not_tags or not set(q.not_tags) <= set(s["tags"]),
+        not q.not_tags_any or not set(q.not_tags_any) & set(s["tags"]),
+    ]
+    return all(checks)
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return re.compile(re.escape(pattern))
+
+
+def _key(server: Mapping[str, Any], key: str) -> Any:
+    if key in UNSORTABLE:
+        return None
+    return server.get(key)
+
+
+def sort_servers(servers: list[dict[str, Any]], sort: Sequence[tuple[str, str]]
+                 ) -> list[dict[str, Any]]:
+    """Sort by each (key, dir) in turn; created_at desc then id desc by default.
+    Missing values sort first ascending, as NULLs do in Nova's queries."""
+    keys = list(sort) or [("created_at", "desc")]
+    keys.append(("id", keys[0][1]))
+    out = list(servers)
+    for key, direction in reversed(keys):
+        out.sort(key=_sort_key(key), reverse=direction == "desc")
+    return out
+
+
+def _sort_key(key: str) -> Callable[[Mapping[str, Any]], tuple[bool, Any]]:
+    def value(server: Mapping[str, Any]) -> tuple[bool, Any]:
+        v = _key(server, key)
+        return (v is not None, v if v is not None else 0)
+
+    return value
+
+
+def paginate(servers: list[dict[str, Any]], marker: str | None, limit: int | None
+             ) -> list[dict[str, Any]]:
+    if marker is not None:
+        index = next((i for i, s in enumerate(servers) if s["uuid"] == marker), None)
+        if index is None:
+            raise BadRequest(f"marker [{marker}] not found")
+        servers = servers[index + 1:]
+    return servers if limit is None else servers[:limit]

@@ -1,0 +1,129 @@
+"""What the conductor hands the scheduler: ``HostState``s built from services,
+compute nodes, placement usage, aggregates and instances, and the
+``RequestSpec`` of the instances to place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from nubo.compute import clients
+from nubo.compute.scheduler.model import (
+    FlavorSpec,
+    GroupSpec,
+    HostAggregate,
+    HostState,
+    RequestSpec,
+)
+from nubo.compute.service import aggregates, hosts, server_groups
+from nubo.compute.tables import instances
+from nubo.core.db.base import utcnow
+from nubo.core.errors import NotFound
+from nubo.core.runtime import Runtime
+
+
+async def host_states(rt: Runtime) -> list[HostState]:
+    """Every compute node as the scheduler sees it right now."""
+    nodes = await hosts.list_nodes(rt)
+    usages = await clients.provider_usages(rt, [n["uuid"] for n in nodes]) if nodes else {}
+    aggs = await aggregates.list_aggregates(rt)
+    async with rt.db.read() as conn:
+        rows = await conn.execute(select(instances.c.uuid, instances.c.host).where(
+            instances.c.deleted.is_(False), instances.c.host.is_not(None)))
+        on_host: dict[str, set[str]] = {}
+        for uuid, host in rows:
+            on_host.setdefault(host, set()).add(uuid)
+    now = utcnow()
+    default_az = rt.settings.compute.default_availability_zone
+    states = []
+    for node in nodes:
+        usage = usages.get(node["uuid"])
+        mine = [a for a in aggs if node["host"] in a.hosts]
+        zone = next((a.availability_zone for a in mine if a.availability_zone), default_az)
+        uuids = frozenset(on_host.get(node["host"], ()))
+        hv = node["hypervisor_type"]
+        states.append(HostState(
+            host=node["host"], node=node["hypervisor_hostname"], provider_uuid=node["uuid"],
+            enabled=not node["disabled"],
+            up=hosts.is_up(rt, {**node, "created_at": node["service_created_at"]}, now),
+            availability_zone=zone,
+            aggregates=tuple(HostAggregate(a.uuid, a.name, dict(a.metadata)) for a in mine),
+            capacity=dict(usage.capacity) if usage else {},
+            used=dict(usage.used) if usage else {},
+            num_instances=len(uuids), instance_uuids=uuids,
+            traits=usage.traits if usage else frozenset(),
+            hypervisor_type=hv,
+            supported_instances=(("x86_64", hv.lower(), "hvm"), ("i686", hv.lower(), "hvm")),
+        ))
+    return states
+
+
+def flavor_spec(flavor: Mapping[str, Any], *, boot_from_volume: bool = False) -> FlavorSpec:
+    return FlavorSpec(vcpus=int(flavor["vcpus"]), memory_mb=int(flavor["ram"]),
+                      root_gb=0 if boot_from_volume else int(flavor["disk"]),
+                      ephemeral_gb=int(flavor.get("ephemeral") or 0),
+                      swap_mb=int(flavor.get("swap") or 0),
+                      extra_specs=dict(flavor.get("extra_specs") or {}))
+
+
+def _hint_uuids(hints: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for key in ("same_host", "different_host"):
+        value = hints.get(key)
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list):
+            found.update(str(v) for v in value)
+    return found
+
+
+async def request_spec(rt: Runtime, group: Sequence[Mapping[str, Any]],
+                       spec: Mapping[str, Any]) -> RequestSpec:
+    """The scheduler's request for ``group`` (instances of one create request that
+    share ``spec``, the stored request spec of the first)."""
+    first = group[0]
+    hints = dict(spec.get("hints") or {})
+    wanted = _hint_uuids(hints)
+    group_spec = None
+    if hints.get("group"):
+        group_spec = await _group_spec(rt, str(hints["group"]),
+                                       {i["uuid"] for i in group})
+    hosts_of: dict[str, str] = {}
+    if wanted:
+        async with rt.db.read() as conn:
+            rows = await conn.execute(select(instances.c.uuid, instances.c.host).where(
+                instances.c.uuid.in_(sorted(wanted)), instances.c.deleted.is_(False)))
+            hosts_of = {u: h for u, h in rows if h}
+    extra = first.get("extra") or {}
+    bfv = not first.get("image_ref") and bool(extra.get("block_devices"))
+    return RequestSpec(
+        instance_uuids=tuple(i["uuid"] for i in group),
+        project_id=first["project_id"], user_id=first["user_id"],
+        flavor=flavor_spec(first["flavor"], boot_from_volume=bfv),
+        image_properties=dict(spec.get("image_properties") or {}),
+        availability_zone=spec.get("availability_zone"),
+        hints=hints, group=group_spec,
+        ignore_hosts=frozenset(spec.get("ignore_hosts") or ()),
+        force_host=spec.get("force_host"), force_node=spec.get("force_node"),
+        hosts_of_instances=hosts_of,
+    )
+
+
+async def _group_spec(rt: Runtime, group_id: str, placing: set[str]) -> GroupSpec | None:
+    try:
+        group = await server_groups.get_server_group(rt, None, group_id)
+    except NotFound:
+        return None
+    others = [m for m in group.members if m not in placing]
+    member_hosts: dict[str, int] = {}
+    if others:
+        async with rt.db.read() as conn:
+            rows = await conn.execute(select(instances.c.host).where(
+                instances.c.uuid.in_(others), instances.c.deleted.is_(False),
+                instances.c.host.is_not(None)))
+            for (host,) in rows:
+                member_hosts[host] = member_hosts.get(host, 0) + 1
+    return GroupSpec(uuid=group.id, policy=group.policy, rules=dict(group.rules),
+                     member_hosts=member_hosts)

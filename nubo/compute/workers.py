@@ -1,0 +1,53 @@
+"""What the compute service runs beside its API in the all-in-one: the agents of
+``[compute] fake_hosts`` fake hypervisors, then the conductor.
+
+Agents start first so that their queues exist before the conductor, reconciling,
+hands them work.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from nubo.core.errors import ConfigError
+from nubo.core.runtime import Runtime
+
+STATE_KEY = "compute.workers"
+
+
+def fake_host_names(count: int) -> list[str]:
+    return [f"fake-host-{n}" for n in range(1, count + 1)]
+
+
+def make_driver(rt: Runtime, host: str) -> Any:
+    if rt.settings.compute.driver == "fake":
+        from nubo.compute.agent.fake import FakeDriver
+
+        return FakeDriver(host, rt.settings.compute, rt.settings.state_path)
+    raise ConfigError(f"unknown compute driver {rt.settings.compute.driver!r}; known: fake")
+
+
+async def start(rt: Runtime) -> None:
+    from nubo.compute import conductor
+    from nubo.compute.agent.manager import ComputeAgent
+    from nubo.compute.service import flavors
+
+    await flavors.bootstrap_defaults(rt)
+    agents = []
+    names = (fake_host_names(rt.settings.compute.fake_hosts)
+             if rt.settings.compute.driver == "fake" else [socket.gethostname()])
+    for host in names:
+        agent = ComputeAgent(rt, host, make_driver(rt, host))
+        await agent.start()
+        agents.append(agent)
+    subscription = await conductor.start(rt)
+    rt.state[STATE_KEY] = (agents, subscription)
+
+
+async def stop(rt: Runtime) -> None:
+    agents, subscription = rt.state.pop(STATE_KEY, ([], None))
+    if subscription is not None:
+        await subscription.cancel()
+    for agent in agents:
+        await agent.stop()
