@@ -1,0 +1,94 @@
+"""``/v2/schemas/*``: the JSON schemas of images and members, as Glance serves them
+for clients that build their requests from the schema (glanceclient)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nubo.core.api.routing import ApiRequest, Reply, Router
+from nubo.image.service.records import (
+    CONTAINER_FORMATS,
+    DISK_FORMATS,
+    MEMBER_STATUSES,
+    VISIBILITIES,
+)
+
+router = Router()
+
+_STRING_OR_NULL = {"type": ["null", "string"]}
+_READONLY_STRING = {"type": ["null", "string"], "readOnly": True}
+_INTEGER_OR_NULL = {"type": ["null", "integer"], "readOnly": True}
+
+
+def image_schema() -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "id": {"type": "string", "pattern": "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-"
+               "([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$",
+               "description": "An identifier for the image"},
+        "name": {"type": ["null", "string"], "maxLength": 255},
+        "status": {"type": "string", "readOnly": True, "enum": [
+            "queued", "saving", "active", "killed", "deleted", "uploading", "importing",
+            "pending_delete", "deactivated"]},
+        "visibility": {"type": "string", "enum": list(VISIBILITIES)},
+        "protected": {"type": "boolean"},
+        "os_hidden": {"type": "boolean"},
+        "checksum": {**_READONLY_STRING, "maxLength": 32},
+        "os_hash_algo": {**_READONLY_STRING, "maxLength": 64},
+        "os_hash_value": {**_READONLY_STRING, "maxLength": 128},
+        "owner": {**_STRING_OR_NULL, "maxLength": 255},
+        "size": _INTEGER_OR_NULL,
+        "virtual_size": _INTEGER_OR_NULL,
+        "container_format": {"type": ["null", "string"],
+                             "enum": [None, *CONTAINER_FORMATS]},
+        "disk_format": {"type": ["null", "string"], "enum": [None, *DISK_FORMATS]},
+        "created_at": {"type": "string", "readOnly": True},
+        "updated_at": {"type": "string", "readOnly": True},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 255}},
+        "min_ram": {"type": "integer"},
+        "min_disk": {"type": "integer"},
+        "self": {"type": "string", "readOnly": True},
+        "file": {"type": "string", "readOnly": True},
+        "schema": {"type": "string", "readOnly": True},
+    }
+    return {
+        "name": "image", "properties": props, "additionalProperties": {"type": "string"},
+        "links": [{"rel": "self", "href": "{self}"}, {"rel": "enclosure", "href": "{file}"},
+                  {"rel": "describedby", "href": "{schema}"}],
+    }
+
+
+def member_schema() -> dict[str, Any]:
+    return {"name": "member", "properties": {
+        "image_id": {"type": "string"}, "member_id": {"type": "string"},
+        "status": {"type": "string", "enum": list(MEMBER_STATUSES)},
+        "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+        "schema": {"type": "string", "readOnly": True}}}
+
+
+def _collection(name: str, item: dict[str, Any], key: str) -> dict[str, Any]:
+    return {"name": name, "properties": {
+        key: {"type": "array", "items": item},
+        "schema": {"type": "string"}, "first": {"type": "string"},
+        "next": {"type": "string"}},
+        "links": [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"},
+                  {"rel": "describedby", "href": "{schema}"}]}
+
+
+@router.get("/v2/schemas/image")
+async def show_image_schema(req: ApiRequest) -> Reply:
+    return image_schema()
+
+
+@router.get("/v2/schemas/images")
+async def show_images_schema(req: ApiRequest) -> Reply:
+    return _collection("images", image_schema(), "images")
+
+
+@router.get("/v2/schemas/member")
+async def show_member_schema(req: ApiRequest) -> Reply:
+    return member_schema()
+
+
+@router.get("/v2/schemas/members")
+async def show_members_schema(req: ApiRequest) -> Reply:
+    return _collection("members", member_schema(), "members")
