@@ -1,0 +1,66 @@
+"""Small request-body checks shared by the compute resource APIs, with Nova's
+"Invalid input for field/attribute" messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nubo.core.errors import BadRequest
+
+INT_MAX = 2**31 - 1
+# printable, no leading or trailing whitespace (Nova's parameter_types.name)
+NAME = re.compile(r"^(?!\s)[^\x00-\x1f\x7f]*(?<!\s)$")
+
+
+def invalid(field: str, value: Any, why: str) -> BadRequest:
+    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {why}")
+
+
+def only(body: Mapping[str, Any], allowed: Iterable[str], where: str = "") -> None:
+    extra = sorted(set(body) - set(allowed))
+    if extra:
+        names = ", ".join(repr(k) for k in extra)
+        raise BadRequest(f"Invalid input for field/attribute {where or 'body'}. "
+                         f"Additional properties are not allowed ({names} "
+                         f"{'was' if len(extra) == 1 else 'were'} unexpected)")
+
+
+def integer(field: str, value: Any, minimum: int = 0, maximum: int = INT_MAX) -> int:
+    if isinstance(value, bool):
+        raise invalid(field, value, f"{value!r} is not of type 'integer', 'string'")
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        value = int(value)
+    if not isinstance(value, int):
+        raise invalid(field, value, f"{value!r} is not of type 'integer'")
+    if value < minimum:
+        raise invalid(field, value, f"{value} is less than the minimum of {minimum}")
+    if value > maximum:
+        raise invalid(field, value, f"{value} is greater than the maximum of {maximum}")
+    return value
+
+
+def string(field: str, value: Any, *, min_length: int = 1, max_length: int = 255,
+           name_chars: bool = True, nullable: bool = False) -> str | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise invalid(field, value, f"{value!r} is not of type 'string'")
+    if len(value) < min_length:
+        raise invalid(field, value, f"{value!r} is too short")
+    if len(value) > max_length:
+        raise invalid(field, value, f"{value!r} is too long")
+    if name_chars and not NAME.match(value):
+        raise invalid(field, value, f"{value!r} has leading or trailing whitespace or "
+                                    "control characters")
+    return value
+
+
+def boolean(field: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no",
+                                                    "on", "off"):
+        return value.lower() in ("true", "1", "yes", "on")
+    raise invalid(field, value, f"{value!r} is not of type 'boolean'")
