@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from nubo.core.api.routing import ApiRequest, Reply, Router
-from nubo.core.errors import BadRequest
+from nubo.core.errors import BadRequest, NotFound
 from nubo.image.api import patch
 from nubo.image.service import images, listing
 
@@ -50,6 +50,16 @@ async def list_images(req: ApiRequest) -> Reply:
     if more and shown:
         body["next"] = _next_link(req, shown[-1]["id"])
     return body
+
+
+@router.get("/v2/images/")
+async def show_image_without_id(req: ApiRequest) -> Reply:
+    raise NotFound("An image id is required.")
+
+
+@router.delete("/v2/images/")
+async def delete_image_without_id(req: ApiRequest) -> Reply:
+    raise NotFound("An image id is required.")
 
 
 @router.get("/v2/images/{image_id}")

@@ -7,9 +7,10 @@ machine. Import tasks run inside the API process and leave no task records, so
 from __future__ import annotations
 
 from nubo.core.api.routing import ApiRequest, Reply, Router
-from nubo.core.errors import NotFound
+from nubo.core.errors import BadRequest, NotFound
 from nubo.image.service.access import authorize
 from nubo.image.service.data import IMPORT_METHODS
+from nubo.image.service.records import STORE_ID
 
 router = Router()
 
@@ -22,7 +23,7 @@ async def show_import_info(req: ApiRequest) -> Reply:
 
 @router.get("/v2/info/stores")
 async def list_stores(req: ApiRequest) -> Reply:
-    return {"stores": [{"id": "file", "description": "The filesystem store",
+    return {"stores": [{"id": STORE_ID, "description": "The filesystem store",
                         "default": True}]}
 
 
@@ -30,6 +31,16 @@ async def list_stores(req: ApiRequest) -> Reply:
 async def list_tasks(req: ApiRequest) -> Reply:
     authorize(req.rt, req.ctx, "get_tasks", {"project_id": req.ctx.project_id or ""})
     return {"tasks": [], "first": "/v2/tasks", "schema": "/v2/schemas/tasks"}
+
+
+@router.post("/v2/tasks", status=201, target="service/image/task")
+async def create_task(req: ApiRequest) -> Reply:
+    """Tasks import from a URI, which would reach outside this machine: refused."""
+    authorize(req.rt, req.ctx, "add_task", {"project_id": req.ctx.project_id or ""})
+    body = await req.json()
+    kind = body.get("type") if isinstance(body, dict) else None
+    raise BadRequest(f"Task type {kind!r} is not supported here: use the interoperable "
+                     "image import (glance-direct).")
 
 
 @router.get("/v2/tasks/{task_id}")

@@ -24,8 +24,8 @@ from nubo.core.runtime import Runtime
 from nubo.image import tables as t
 from nubo.image.inspect import inspect
 from nubo.image.service import quotas
-from nubo.image.service.access import authorize, is_admin, visible_row
-from nubo.image.service.records import Status, render
+from nubo.image.service.access import authorize, is_admin, load_row, visible_row
+from nubo.image.service.records import STORE_ID, Status, render
 from nubo.image.store import FileStore, TooLarge, Written
 
 log = logging.getLogger(__name__)
@@ -155,9 +155,18 @@ async def _finish_import(rt: Runtime, row: dict[str, Any]) -> None:
         log.warning("import of image %s failed: %s", image_id, e)
         await store.delete(image_id)
         await _move(rt, image_id, Status.IMPORTING.value, Status.QUEUED.value)
-        async with rt.db.transaction() as tx:
-            await tx.execute(update(t.image).where(t.image.c.id == image_id).values(
-                staged_size=None))
+        await _mark_failed_import(rt, image_id)
+
+
+async def _mark_failed_import(rt: Runtime, image_id: str) -> None:
+    """Record the failure as Glance does, in ``os_glance_failed_import``."""
+    async with rt.db.transaction() as tx:
+        row = await load_row(tx.conn, image_id)
+        if row is None:
+            return
+        properties = {**(row["properties"] or {}), "os_glance_failed_import": STORE_ID}
+        await tx.execute(update(t.image).where(t.image.c.id == image_id).values(
+            staged_size=None, properties=properties))
 
 
 def _hash_file(path: Path) -> Written:

@@ -36,6 +36,8 @@ DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi
                 "ploop")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
+# the one store, as /v2/info/stores lists it and an image's "stores" names it
+STORE_ID = "file"
 
 # computed by the service; a write names them -> 403 "is read-only"
 READONLY = frozenset({"created_at", "updated_at", "status", "checksum", "os_hash_algo",
@@ -153,6 +155,8 @@ def render(row: Mapping[str, Any]) -> dict[str, Any]:
     image["self"] = f"/v2/images/{image_id}"
     image["file"] = f"/v2/images/{image_id}/file"
     image["schema"] = "/v2/schemas/image"
+    if row["status"] in (Status.ACTIVE, Status.DEACTIVATED) and row["size"] is not None:
+        image["stores"] = STORE_ID
     return image
 
 
