@@ -174,6 +174,9 @@ def _apply(rt: Runtime, ctx: RequestContext, row: dict[str, Any], tgt: Mapping[s
            changes: list[Change]) -> dict[str, Any]:
     new = {**row, "properties": dict(row["properties"] or {}), "tags": list(row["tags"])}
     for op, key, value in changes:
+        if op == "remove" and key == "stores":
+            # computed, never stored: openstacksdk's update sends this remove back
+            continue
         refuse_protected_names([key])
         if key == "id":
             raise Forbidden("Attribute 'id' is read-only.")
