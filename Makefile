@@ -3,8 +3,9 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# Debian packages the tests need (OpenLDAP for the LDAP identity back end)
-TEST_APT := slapd ldap-utils
+# Debian packages the tests need (OpenLDAP for the LDAP identity back end; qemu-img
+# for image format inspection)
+TEST_APT := slapd ldap-utils qemu-utils
 
 .PHONY: up down status test lint unit functional conformance bench-identity sys-deps clean
 
