@@ -47,4 +47,7 @@ def test_env() -> dict[str, str]:
         "NUBO_IDENTITY__LOCKOUT_DURATION": "5",
         "NUBO_IDENTITY__UNIQUE_LAST_PASSWORD_COUNT": "2",
         "NUBO_IDENTITY__MINIMUM_PASSWORD_AGE": "0",
+        # two fake hypervisors, so reschedules and host filters have somewhere to go
+        "NUBO_COMPUTE__FAKE_HOSTS": "2",
+        "NUBO_COMPUTE__FAKE_DELAYS": '{"spawn": 0.02, "destroy": 0.01}',
     }

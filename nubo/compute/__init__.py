@@ -13,9 +13,17 @@ def _api():  # type: ignore[no-untyped-def]
 
 
 async def _start(rt: Runtime) -> None:
+    from nubo.compute import workers
     from nubo.compute.service import flavors
 
     await flavors.bootstrap_defaults(rt)
+    await workers.start(rt)
+
+
+async def _stop(rt: Runtime) -> None:
+    from nubo.compute import workers
+
+    await workers.stop(rt)
 
 
 def spec() -> ServiceSpec:
@@ -24,5 +32,5 @@ def spec() -> ServiceSpec:
     return ServiceSpec(
         name="compute", catalog_type="compute", catalog_name="nova",
         endpoint_path="/compute/v2.1", api=_api, policy_defaults=DEFAULTS,
-        start=_start,
+        start=_start, stop=_stop,
     )

@@ -101,7 +101,7 @@ async def _schedule_group(rt: Runtime, pending: list[dict[str, Any]]) -> None:
                                              rt.settings.scheduler)
         except NoValidHost as e:
             for inst in pending:
-                await fail_build(rt, inst["uuid"], e.message, code=500)
+                await fail_build(rt, inst["uuid"], _no_host_message(e, spec), code=500)
             return
         resources = resources_of(request.flavor)
         lost = []
@@ -114,6 +114,15 @@ async def _schedule_group(rt: Runtime, pending: list[dict[str, Any]]) -> None:
     for inst in pending:
         await fail_build(rt, inst["uuid"], "No valid host was found. Every candidate host "
                          "was claimed by concurrent requests.", code=500)
+
+
+def _no_host_message(e: NoValidHost, spec: Mapping[str, Any]) -> str:
+    tried = list(spec.get("ignore_hosts") or [])
+    if not tried:
+        return e.message
+    return (f"Build failed on {len(tried)} attempt(s), on hosts {', '.join(tried)} (last "
+            f"error: {spec.get('last_error', 'unknown')}); no other host could take it. "
+            f"{e.message}")
 
 
 async def _claim_one(rt: Runtime, inst: Mapping[str, Any], candidates: Sequence[HostState],
@@ -235,7 +244,8 @@ async def build_failed(rt: Runtime, uuid: str, host: str, reason: str) -> None:
         await instance_actions.finish_event(tx, uuid, BUILD_EVENT, result="Error", host=host,
                                             details=reason, action="create")
         if attempts < limit and inst["task_state"] != TaskState.DELETING.value:
-            await _record_attempt(tx, uuid, {**spec, "ignore_hosts": tried}, attempts)
+            await _record_attempt(tx, uuid, {**spec, "ignore_hosts": tried,
+                                             "last_error": reason}, attempts)
             await instances.set_fields(tx, uuid, host=None, node=None,
                                        task_state=TaskState.SCHEDULING.value)
             await instance_actions.start_event(tx, uuid, SCHEDULE_EVENT, action="create")

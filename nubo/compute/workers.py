@@ -7,6 +7,9 @@ hands them work.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import socket
 from typing import Any
 
@@ -14,6 +17,7 @@ from nubo.core.errors import ConfigError
 from nubo.core.runtime import Runtime
 
 STATE_KEY = "compute.workers"
+log = logging.getLogger(__name__)
 
 
 def fake_host_names(count: int) -> list[str]:
@@ -31,9 +35,7 @@ def make_driver(rt: Runtime, host: str) -> Any:
 async def start(rt: Runtime) -> None:
     from nubo.compute import conductor
     from nubo.compute.agent.manager import ComputeAgent
-    from nubo.compute.service import flavors
 
-    await flavors.bootstrap_defaults(rt)
     agents = []
     names = (fake_host_names(rt.settings.compute.fake_hosts)
              if rt.settings.compute.driver == "fake" else [socket.gethostname()])
@@ -42,11 +44,33 @@ async def start(rt: Runtime) -> None:
         await agent.start()
         agents.append(agent)
     subscription = await conductor.start(rt)
-    rt.state[STATE_KEY] = (agents, subscription)
+    beats = [asyncio.create_task(_control_service(rt, binary), name=binary)
+             for binary in CONTROL_SERVICES]
+    rt.state[STATE_KEY] = (agents, subscription, beats)
+
+
+CONTROL_SERVICES = ("nova-conductor", "nova-scheduler")
+
+
+async def _control_service(rt: Runtime, binary: str) -> None:
+    """The conductor's and scheduler's rows in os-services, kept fresh."""
+    from nubo.compute.service import hosts
+
+    service = await hosts.register_service(rt, socket.gethostname(), binary)
+    while True:
+        await asyncio.sleep(rt.settings.compute.report_interval)
+        try:
+            await hosts.heartbeat(rt, service["id"])
+        except Exception:
+            log.exception("heartbeat of %s failed", binary)
 
 
 async def stop(rt: Runtime) -> None:
-    agents, subscription = rt.state.pop(STATE_KEY, ([], None))
+    agents, subscription, beats = rt.state.pop(STATE_KEY, ([], None, []))
+    for task in beats:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     if subscription is not None:
         await subscription.cancel()
     for agent in agents:

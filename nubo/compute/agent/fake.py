@@ -3,8 +3,9 @@
 Its domains are kept in ``<state_dir>/fake-hosts/<host>.json``, so a fake host
 survives a restart of the process as a real hypervisor would. Operations take
 ``[compute] fake_delays`` seconds each; spawns fail on purpose on the hosts in
-``fake_fail_spawn_on_hosts`` and for flavors (extra spec) or images (property)
-carrying ``fake:fail_spawn=true``.
+``fake_fail_spawn_on_hosts``, for flavors (extra spec) or images (property)
+carrying ``fake:fail_spawn=true``, and on the hosts such a flavor or image
+names in ``fake:fail_spawn_on_hosts=host1,host2``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from nubo.compute.states import PowerState
 from nubo.core.config import ComputeSettings
 
 FAIL_SPAWN = "fake:fail_spawn"
+# a comma-separated list of hosts on which spawns of this flavor / image fail
+FAIL_SPAWN_ON = "fake:fail_spawn_on_hosts"
 
 
 class FakeDriver(ComputeDriver):
@@ -87,11 +90,15 @@ class FakeDriver(ComputeDriver):
     def _should_fail(self, instance: Instance) -> bool:
         if self.host in self.settings.fake_fail_spawn_on_hosts:
             return True
-        flavor = instance.get("flavor") or {}
-        if str((flavor.get("extra_specs") or {}).get(FAIL_SPAWN, "")).lower() == "true":
-            return True
+        specs = (instance.get("flavor") or {}).get("extra_specs") or {}
         sysmeta = instance.get("system_metadata") or {}
-        return str(sysmeta.get(f"image_{FAIL_SPAWN}", "")).lower() == "true"
+        for source, prefix in ((specs, ""), (sysmeta, "image_")):
+            if str(source.get(f"{prefix}{FAIL_SPAWN}", "")).lower() == "true":
+                return True
+            hosts = str(source.get(f"{prefix}{FAIL_SPAWN_ON}", ""))
+            if self.host in {h.strip() for h in hosts.split(",")}:
+                return True
+        return False
 
     async def spawn(self, instance: Instance) -> None:
         await self._delay("spawn")

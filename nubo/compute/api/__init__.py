@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from nubo.compute.api import (
     aggregates,
+    availability_zones,
+    external_events,
     flavors,
+    hosts,
+    hypervisors,
+    instance_actions,
     keypairs,
     limits,
     quotas,
     server_groups,
+    servers,
+    services,
     usage,
     versions,
 )
@@ -20,9 +27,13 @@ from nubo.core.api.routing import ServiceApp
 RESOURCES = [flavors.router, keypairs.router, aggregates.router, quotas.router, limits.router,
              server_groups.router, usage.router]
 
+# servers, services, hypervisors, zones, hosts, instance actions, events (core helper)
+CORE = [servers.router, services.router, hypervisors.router, availability_zones.router,
+        hosts.router, instance_actions.router, external_events.router]
+
 
 def service_app() -> ServiceApp:
     return ServiceApp(
-        name="compute", prefix="/compute", routers=[versions.router, *RESOURCES], fault=nova_fault,
+        name="compute", prefix="/compute", routers=[versions.router, *RESOURCES, *CORE], fault=nova_fault,
         microversions=MICROVERSIONS,
     )

@@ -146,6 +146,26 @@ async def list_nodes(rt: Runtime) -> list[dict[str, Any]]:
         return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
+async def host_has_instances(rt: Runtime, host: str) -> bool:
+    async with rt.db.read() as conn:
+        row = (await conn.execute(select(instances.c.id).where(
+            instances.c.host == host, instances.c.deleted.is_(False)).limit(1))).first()
+    return row is not None
+
+
+async def instances_by_host(rt: Runtime) -> dict[str, list[dict[str, Any]]]:
+    """Live instances (uuid, name, flavor) per host."""
+    async with rt.db.read() as conn:
+        rows = await conn.execute(select(
+            instances.c.id, instances.c.uuid, instances.c.project_id, instances.c.display_name, instances.c.host,
+            instances.c.flavor).where(instances.c.deleted.is_(False),
+                                      instances.c.host.is_not(None)).order_by(instances.c.id))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows.mappings():
+            out.setdefault(r["host"], []).append(dict(r))
+    return out
+
+
 async def update_service(rt: Runtime, service_uuid: str, **fields: Any) -> dict[str, Any]:
     async with rt.db.transaction() as tx:
         result = await tx.execute(update(services).where(services.c.uuid == service_uuid)

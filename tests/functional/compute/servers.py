@@ -1,0 +1,81 @@
+"""Helpers and fixtures of the server tests: a tiny bootable image, a way to boot
+and wait over raw HTTP, and pollers with deadlines (no sleeps of fixed length)."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.cloud import Cloud
+from tests.functional.compute.nova import Nova
+
+TINY_FLAVOR = "1"          # m1.tiny: 1 vCPU, 512 MiB, 1 GiB
+WAIT = 30.0
+
+
+def poll(check: Callable[[], Any], *, timeout: float = WAIT, what: str = "condition") -> Any:
+    """Call ``check`` until it returns something truthy; its last value on timeout
+    is reported in the assertion."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def server_body(image: str, name: str | None = None, **extra: Any) -> dict[str, Any]:
+    body = {"name": name or f"s-{uuid.uuid4().hex[:6]}", "imageRef": image,
+            "flavorRef": TINY_FLAVOR, "networks": "none", **extra}
+    return {"server": body}
+
+
+def wait_status(nova: Nova, server_id: str, *statuses: str, timeout: float = WAIT
+                ) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        r = nova.get(f"/servers/{server_id}", version="2.90")
+        assert r.status_code == 200, r.text
+        server: dict[str, Any] = r.json()["server"]
+        return server if server["status"] in statuses else None
+
+    result: dict[str, Any] = poll(check, timeout=timeout,
+                                  what=f"server {server_id} in {statuses}")
+    return result
+
+
+def wait_gone(nova: Nova, server_id: str, timeout: float = WAIT) -> None:
+    poll(lambda: nova.get(f"/servers/{server_id}").status_code == 404, timeout=timeout,
+         what=f"server {server_id} deleted")
+
+
+def boot(nova: Nova, image: str, *, wait: bool = True, **extra: Any) -> dict[str, Any]:
+    r = nova.post("/servers", server_body(image, **extra), version="2.90")
+    assert r.status_code == 202, r.text
+    server: dict[str, Any] = r.json()["server"]
+    if wait:
+        return wait_status(nova, server["id"], "ACTIVE", "ERROR")
+    return server
+
+
+@pytest.fixture(scope="session")
+def image_id(cloud: Cloud) -> str:
+    """A public 1 MiB raw image, made once per cloud through the image API."""
+    conn = cloud.connect("nubo-admin")
+    image = conn.image.create_image(name=f"tiny-{uuid.uuid4().hex[:6]}", disk_format="raw",
+                                    container_format="bare", visibility="public",
+                                    data=io.BytesIO(b"\0" * 1024 * 1024))
+    conn.image.wait_for_status(image, "active", wait=30)
+    return str(image.id)
+
+
+@pytest.fixture
+def member(make_user: Callable[..., Nova]) -> Nova:
+    """A member of a fresh project."""
+    return make_user("member")
