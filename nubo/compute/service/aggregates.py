@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute import tables as t
+from nubo.compute.service import hosts
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
 from nubo.core.errors import BadRequest, Conflict, NotFound
@@ -171,8 +171,6 @@ async def delete_aggregate(rt: Runtime, aggregate_id: str) -> None:
 
 
 async def add_host(rt: Runtime, aggregate_id: str, host: str) -> Aggregate:
-    # core's hosts module (contract: get_service(rt, host) -> dict | None)
-    hosts = importlib.import_module("nubo.compute.service.hosts")
     if await hosts.get_service(rt, host) is None:
         raise NotFound(f"Compute host {host} could not be found.")
     async with rt.db.transaction() as tx:

@@ -4,11 +4,11 @@ computed from the instances core reports (``hosts.instances_for_usage``)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nubo.compute.service import hosts
 from nubo.core.db.base import utcnow
 from nubo.core.runtime import Runtime
 
@@ -84,8 +84,4 @@ def summarise(instances: Sequence[Mapping[str, Any]], start: dt.datetime, stop: 
 
 async def instances(rt: Runtime, project_id: str | None, start: dt.datetime,
                     stop: dt.datetime) -> list[dict[str, Any]]:
-    # core's hosts module (contract: instances_for_usage(rt, *, project_id, start, end))
-    hosts = importlib.import_module("nubo.compute.service.hosts")
-    found: list[dict[str, Any]] = await hosts.instances_for_usage(
-        rt, project_id=project_id, start=start, end=stop)
-    return found
+    return await hosts.instances_for_usage(rt, project_id=project_id, start=start, end=stop)
