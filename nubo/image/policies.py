@@ -49,3 +49,22 @@ DEFAULTS: dict[str, str] = {
     "tasks_api_access": ADMIN,
     "stores_info_detail": ADMIN,
 }
+
+# metadata definitions: admins write; anyone reads public namespaces, readers their own
+METADEF_READ = ("role:admin or 'public':%(visibility)s"
+                " or (role:reader and project_id:%(project_id)s)")
+DEFAULTS.update({
+    "metadef_default": METADEF_READ,
+    "metadef_admin": ADMIN,
+    **{f"get_metadef_{noun}": "rule:metadef_default" for noun in (
+        "namespace", "namespaces", "object", "objects", "property", "properties", "tag",
+        "tags", "resource_type")},
+    "list_metadef_resource_types": "rule:metadef_default",
+    **{rule: "rule:metadef_admin" for rule in (
+        "add_metadef_namespace", "modify_metadef_namespace", "delete_metadef_namespace",
+        "add_metadef_object", "modify_metadef_object", "delete_metadef_object",
+        "add_metadef_property", "modify_metadef_property", "remove_metadef_property",
+        "add_metadef_tag", "add_metadef_tags", "modify_metadef_tag", "delete_metadef_tag",
+        "delete_metadef_tags", "add_metadef_resource_type_association",
+        "remove_metadef_resource_type_association")},
+})

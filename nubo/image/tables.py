@@ -59,3 +59,33 @@ image_member = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_image_member_member_id", "member_id"),
 )
+
+# Metadata definitions (metadefs): a catalogue of the properties, objects and tags
+# images and other resources may carry, grouped in namespaces.
+metadef_namespace = Table(
+    "metadef_namespace",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("namespace", Name(80), nullable=False, unique=True),
+    Column("display_name", Name(80), nullable=True),
+    Column("description", Name(500), nullable=True),
+    Column("visibility", String(16), nullable=False),
+    Column("protected", Boolean, nullable=False, default=False),
+    Column("owner", Id(), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per object, property, tag or resource-type association of a namespace;
+# ``body`` holds the rest of its definition as the API shows it.
+metadef_item = Table(
+    "metadef_item",
+    metadata,
+    Column("namespace_id", String(36), ForeignKey("metadef_namespace.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("name", Name(255), primary_key=True),
+    Column("body", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

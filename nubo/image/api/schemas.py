@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from nubo.core.api.routing import ApiRequest, Reply, Router
+from nubo.core.errors import NotFound
 from nubo.image.service.records import (
     CONTAINER_FORMATS,
     DISK_FORMATS,
@@ -92,3 +93,59 @@ async def show_member_schema(req: ApiRequest) -> Reply:
 @router.get("/v2/schemas/members")
 async def show_members_schema(req: ApiRequest) -> Reply:
     return _collection("members", member_schema(), "members")
+
+
+_TIMES = {"created_at": {"type": "string", "readOnly": True, "format": "date-time"},
+          "updated_at": {"type": "string", "readOnly": True, "format": "date-time"}}
+_METADEF_ITEMS: dict[str, dict[str, Any]] = {
+    "namespace": {"namespace": {"type": "string", "maxLength": 80},
+                  "display_name": {"type": "string", "maxLength": 80},
+                  "description": {"type": "string", "maxLength": 500},
+                  "visibility": {"type": "string", "enum": ["public", "private"]},
+                  "protected": {"type": "boolean"}, "owner": {"type": "string"},
+                  "resource_type_associations": {"type": "array"},
+                  "properties": {"type": "object"}, "objects": {"type": "array"},
+                  "tags": {"type": "array"}, **_TIMES},
+    "resource_type_association": {"name": {"type": "string", "maxLength": 80},
+                                  "prefix": {"type": "string", "maxLength": 80},
+                                  "properties_target": {"type": "string", "maxLength": 80},
+                                  **_TIMES},
+    "object": {"name": {"type": "string", "maxLength": 80},
+               "description": {"type": "string"}, "required": {"type": "array"},
+               "properties": {"type": "object"}, **_TIMES},
+    "property": {"name": {"type": "string", "maxLength": 255},
+                 "title": {"type": "string"}, "description": {"type": "string"},
+                 "type": {"type": "string", "enum": ["array", "boolean", "integer", "number",
+                                                     "object", "string", None]},
+                 "enum": {"type": "array"}},
+    "tag": {"name": {"type": "string", "maxLength": 255}, **_TIMES},
+}
+# URL name -> (schema name, item schema, key of the list in a collection)
+_METADEF_SCHEMAS = {
+    "namespace": "namespace", "resource_type": "resource_type_association",
+    "object": "object", "property": "property", "tag": "tag",
+}
+_METADEF_COLLECTIONS = {
+    "namespaces": ("namespaces", "namespace", "namespaces"),
+    "resource_types": ("resource_type_associations", "resource_type_association",
+                       "resource_type_associations"),
+    "objects": ("objects", "object", "objects"),
+    "properties": ("properties", "property", "properties"),
+    "tags": ("tags", "tag", "tags"),
+}
+
+
+def _metadef_item(name: str) -> dict[str, Any]:
+    return {"name": name, "properties": _METADEF_ITEMS[name],
+            "additionalProperties": False}
+
+
+@router.get("/v2/schemas/metadefs/{kind}")
+async def show_metadef_schema(req: ApiRequest) -> Reply:
+    kind = req.params["kind"]
+    if kind in _METADEF_SCHEMAS:
+        return _metadef_item(_METADEF_SCHEMAS[kind])
+    if kind in _METADEF_COLLECTIONS:
+        name, item, key = _METADEF_COLLECTIONS[kind]
+        return _collection(name, _metadef_item(item), key)
+    raise NotFound(f"No metadata definition schema named {kind}.")
