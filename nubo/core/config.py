@@ -82,6 +82,8 @@ class IdentitySettings:
     password_regex_description: str = ""
     change_password_upon_first_use: bool = False
     disable_user_account_days_inactive: int = 0
+    # how many times a trust may be redelegated (Keystone's [trust])
+    max_redelegation_count: int = 3
     # domain id -> ldap settings table, see docs/identity.md
     domain_ldap: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -163,6 +165,17 @@ class ComputeSettings:
     # > 0: deleted servers are kept SOFT_DELETED this many seconds (not yet supported)
     reclaim_instance_interval: int = 0
     max_list_limit: int = 1000
+    # default quotas of every project ([compute] quota_<resource>; -1: unlimited)
+    quota_instances: int = 10
+    quota_cores: int = 20
+    quota_ram: int = 51200
+    quota_key_pairs: int = 100
+    quota_server_groups: int = 10
+    quota_server_group_members: int = 10
+    quota_metadata_items: int = 128
+    quota_injected_files: int = 5
+    quota_injected_file_content_bytes: int = 10240
+    quota_injected_file_path_bytes: int = 255
 
 
 @dataclass

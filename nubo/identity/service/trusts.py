@@ -1,6 +1,9 @@
 """Trusts (OS-TRUST): a trustor delegates some of its roles on one project to a
 trustee, optionally letting the trustee act as the trustor (impersonation), until
-an expiry or a number of uses. Deleting a trust revokes the tokens made from it."""
+an expiry or a number of uses. A trust may allow redelegation (see
+``redelegation.py``): its trustee then makes trusts from it with a token scoped to
+it. Deleting a trust deletes those redelegated from it and revokes the tokens made
+from any of them."""
 
 from __future__ import annotations
 
@@ -15,7 +18,15 @@ from nubo.core.db.base import new_id, utcnow
 from nubo.core.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
-from nubo.identity.service import assignments, cache, resource, revoke, roles, users
+from nubo.identity.service import (
+    assignments,
+    cache,
+    redelegation,
+    resource,
+    revoke,
+    roles,
+    users,
+)
 
 TR = t.trust_role
 
@@ -39,8 +50,10 @@ async def _render(conn: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
         "id": row["id"], "trustor_user_id": row["trustor_user_id"],
         "trustee_user_id": row["trustee_user_id"], "project_id": row["project_id"],
         "impersonation": row["impersonation"], "expires_at": _iso(row["expires_at"]),
-        "remaining_uses": row["remaining_uses"], "allow_redelegation": False,
-        "redelegation_count": 0, "redelegated_trust_id": None,
+        "remaining_uses": row["remaining_uses"],
+        "allow_redelegation": bool(row["redelegation_count"]),
+        "redelegation_count": row["redelegation_count"] or 0,
+        "redelegated_trust_id": row["redelegated_trust_id"],
         "roles": await _roles(conn, row["id"]),
     }
 
@@ -54,8 +67,7 @@ def _check_body(body: Mapping[str, Any]) -> None:
     uses = body.get("remaining_uses")
     if uses is not None and (not isinstance(uses, int) or isinstance(uses, bool) or uses < 1):
         raise ValidationError("Invalid input for field 'remaining_uses': a positive integer.")
-    if body.get("allow_redelegation"):
-        raise Forbidden("Redelegation of trusts is not enabled in this cloud.")
+    redelegation.check_fields(body)
     if body.get("project_id") is None and body.get("roles"):
         raise ValidationError("A trust with roles needs a project_id.")
 
@@ -88,31 +100,58 @@ def _wanted_roles(requested: Any, held: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+async def _delegable(conn: Any, user_id: str, project_id: Any,
+                     requested: Any) -> list[str]:
+    """The ids of the requested roles, all held by ``user_id`` on the project."""
+    if project_id is None:
+        return []
+    if await resource.get_row(conn, str(project_id)) is None:
+        raise NotFound(f"Could not find project: {project_id}.")
+    held = {r["id"]: r for r in await assignments.effective_roles(
+        conn, user_id, "project", str(project_id))}
+    wanted = _wanted_roles(requested or [], held)
+    if not wanted:
+        raise ValidationError("A trust on a project needs at least one role.")
+    return wanted
+
+
+async def _pedigree(conn: Any, trust_id: str | None) -> list[redelegation.Link]:
+    """The trust a token is scoped to, then the trust it was redelegated from, …"""
+    chain: list[redelegation.Link] = []
+    while trust_id is not None and trust_id not in {link.id for link in chain}:
+        row = await _row(conn, trust_id)
+        chain.append(redelegation.Link(
+            id=row["id"], project_id=row["project_id"], impersonation=row["impersonation"],
+            expires_at=row["expires_at"], redelegation_count=row["redelegation_count"] or 0,
+            role_ids=frozenset(await _role_ids(conn, row["id"]))))
+        trust_id = row["redelegated_trust_id"]
+    return chain
+
+
 async def create(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Create a trust; made with a trust-scoped token, a trust redelegated from it."""
     _check_body(body)
     if body["trustor_user_id"] != ctx.user_id:
         raise Forbidden("The trustor of a trust must be the user making the request.")
-    if ctx.trust_id:
-        raise Forbidden("A trust-scoped token cannot create a trust.")
     expires = _parse_expiry(body.get("expires_at"))
     project_id = body.get("project_id")
     async with rt.db.transaction() as tx:
         if await users.get_row(tx.conn, body["trustee_user_id"]) is None:
             raise NotFound(f"Could not find user: {body['trustee_user_id']}.")
-        wanted: list[str] = []
-        if project_id is not None:
-            if await resource.get_row(tx.conn, str(project_id)) is None:
-                raise NotFound(f"Could not find project: {project_id}.")
-            held = {r["id"]: r for r in await assignments.effective_roles(
-                tx.conn, ctx.user_id, "project", str(project_id))}
-            wanted = _wanted_roles(body.get("roles") or [], held)
-            if not wanted:
-                raise ValidationError("A trust on a project needs at least one role.")
+        wanted = await _delegable(tx.conn, ctx.user_id, project_id, body.get("roles"))
+        settled = redelegation.settle(redelegation.Wanted(
+            project_id=project_id, impersonation=body["impersonation"], expires_at=expires,
+            remaining_uses=body.get("remaining_uses"), role_ids=frozenset(wanted),
+            allow_redelegation=bool(body.get("allow_redelegation")),
+            redelegation_count=body.get("redelegation_count"),
+        ), await _pedigree(tx.conn, ctx.trust_id), rt.settings.identity.max_redelegation_count)
         row = {"id": new_id(), "trustor_user_id": ctx.user_id,
                "trustee_user_id": body["trustee_user_id"], "project_id": project_id,
-               "impersonation": body["impersonation"], "expires_at": expires,
-               "remaining_uses": body.get("remaining_uses"), "redelegated_trust_id": None,
-               "redelegation_count": 0, "deleted_at": None, "extra": {}}
+               "impersonation": body["impersonation"], "expires_at": settled.expires_at,
+               "remaining_uses": body.get("remaining_uses"),
+               "redelegated_trust_id": settled.redelegated_trust_id,
+               "redelegation_count": settled.redelegation_count,
+               "deleted_at": None, "extra": {}}
         await tx.execute(insert(t.trust).values(**row))
         if wanted:
             await tx.execute(insert(TR), [{"trust_id": row["id"], "role_id": r} for r in wanted])
@@ -142,13 +181,27 @@ async def list_trusts(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str,
         return [await _render(conn, r._mapping) for r in await conn.execute(q)]
 
 
+async def _redelegated_from(conn: Any, trust_id: str) -> list[str]:
+    """``trust_id`` and every live trust redelegated from it, at any depth."""
+    found, todo = [trust_id], [trust_id]
+    while todo:
+        rows = await conn.execute(select(t.trust.c.id).where(
+            t.trust.c.redelegated_trust_id.in_(todo), t.trust.c.deleted_at.is_(None)))
+        todo = [r.id for r in rows if r.id not in found]
+        found += todo
+    return found
+
+
 async def delete_trust(rt: Runtime, trust_id: str) -> None:
+    """Delete the trust and those redelegated from it; revoke their tokens."""
     async with rt.db.transaction() as tx:
         await _row(tx.conn, trust_id)
-        await tx.execute(update(t.trust).where(t.trust.c.id == trust_id).values(
+        doomed = await _redelegated_from(tx.conn, trust_id)
+        await tx.execute(update(t.trust).where(t.trust.c.id.in_(doomed)).values(
             deleted_at=utcnow()))
-        await tx.execute(delete(TR).where(TR.c.trust_id == trust_id))
-        await revoke.record(tx, rt, trust_id=trust_id)
+        await tx.execute(delete(TR).where(TR.c.trust_id.in_(doomed)))
+        for gone in doomed:
+            await revoke.record(tx, rt, trust_id=gone)
         cache.changed(tx, rt)
 
 
@@ -189,16 +242,33 @@ async def consume(rt: Runtime, trust_id: str, trustee_id: str) -> dict[str, Any]
         return dict(row)
 
 
+async def _original_trustor(conn: Any, row: Mapping[Any, Any]) -> str | None:
+    """The trustor at the root of the trust's chain (None: a link is gone or expired)."""
+    seen = {row["id"]}
+    while row["redelegated_trust_id"] is not None:
+        parent = await _usable(conn, row["redelegated_trust_id"])
+        if parent is None or parent["id"] in seen:
+            return None
+        seen.add(parent["id"])
+        row = parent
+    trustor: str = row["trustor_user_id"]
+    return trustor
+
+
 async def for_token(conn: Any, trust_id: str) -> dict[str, Any] | None:
-    """What a token made from this trust carries (None: the trust is gone or expired):
-    the trust's roles (and those they imply) that the trustor still holds."""
+    """What a token made from this trust carries (None: the trust, or one it was
+    redelegated from, is gone or expired): the trust's roles (and those they imply)
+    that the original trustor of its chain still holds."""
     row = await _usable(conn, trust_id)
     if row is None:
+        return None
+    original = await _original_trustor(conn, row)
+    if original is None:
         return None
     granted: list[dict[str, str]] = []
     if row["project_id"]:
         delegated = await roles.expand(conn, await _role_ids(conn, trust_id))
-        held = await assignments.effective_roles(conn, row["trustor_user_id"], "project",
+        held = await assignments.effective_roles(conn, original, "project",
                                                  row["project_id"])
         granted = [r for r in held if r["id"] in delegated]
     return {"id": row["id"], "impersonation": row["impersonation"],
