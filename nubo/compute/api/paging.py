@@ -10,12 +10,9 @@ from urllib.parse import urlencode
 from nubo.core.api.routing import ApiRequest
 from nubo.core.errors import BadRequest
 
-MAX_LIMIT = 1000
-
 
 def max_limit(req: ApiRequest) -> int:
-    compute = getattr(req.rt.settings, "compute", None)
-    return int(getattr(compute, "max_list_limit", MAX_LIMIT))
+    return req.rt.settings.compute.max_list_limit
 
 
 def _int(req: ApiRequest, name: str) -> int | None:

@@ -78,8 +78,7 @@ async def _check_name(conn: AsyncConnection, name: str, own_id: int | None = Non
 
 
 def _check_az_name(rt: Runtime, az: str | None) -> None:
-    compute = getattr(rt.settings, "compute", None)
-    internal = getattr(compute, "internal_service_availability_zone", "internal")
+    internal = rt.settings.compute.internal_service_availability_zone
     if az is not None and az == internal:
         raise BadRequest(f"Cannot set availability zone to the internal one ({internal}).")
 

@@ -58,7 +58,7 @@ class OverQuota(Forbidden):
 
 def default_limits(rt: Runtime) -> dict[str, int]:
     """The configured defaults: ``[compute] quota_<resource>`` where set."""
-    compute = getattr(rt.settings, "compute", None)
+    compute = rt.settings.compute
     return {name: int(getattr(compute, f"quota_{name}", value))
             for name, value in DEFAULTS.items()}
 

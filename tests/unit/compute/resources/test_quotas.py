@@ -40,6 +40,14 @@ def test_defaults() -> None:
         100, 10, 128)
 
 
+def test_defaults_come_from_compute_settings() -> None:
+    settings = Settings()
+    settings.compute.quota_cores = 7
+    settings.compute.quota_server_groups = -1
+    limits = quotas.default_limits(Runtime(settings, None, None, None, None))  # type: ignore[arg-type]
+    assert (limits["cores"], limits["server_groups"], limits["floating_ips"]) == (7, -1, 10)
+
+
 @pytest.fixture
 async def rt(tmp_path: Path) -> AsyncIterator[Runtime]:
     db = Database(f"sqlite:///{tmp_path / 'q.db'}")
