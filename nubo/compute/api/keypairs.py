@@ -107,10 +107,7 @@ async def create_keypair(req: ApiRequest) -> Reply:
     name, public_key, key_type = _check_body(req, body)
     private_key = None
     if public_key is None:
-        if key_type != "ssh":
-            raise BadRequest("Keypair data is invalid: generation of x509 keypairs is not "
-                             "supported; import a certificate")
-        private_key, public_key = await keypairs.generate()
+        private_key, public_key = await keypairs.generate(key_type, f"{user_id}-{name}")
     k = await keypairs.create_keypair(req.rt, project_id=req.ctx.project_id or "",
                                       user_id=user_id, name=name,
                                       public_key=public_key.strip(), key_type=key_type)

@@ -84,8 +84,31 @@ def _generate_rsa() -> tuple[str, str]:
     return private, f"{public} Generated-by-Nova"
 
 
-async def generate() -> tuple[str, str]:
-    """A new RSA key pair: (private key PEM, OpenSSH public key)."""
+def _generate_x509(subject: str) -> tuple[str, str]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject[:64] or "nubo")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
+            .sign(key, hashes.SHA256()))
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    return private, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+async def generate(key_type: str = "ssh", subject: str = "") -> tuple[str, str]:
+    """A new key pair: (private key PEM, OpenSSH public key or x509 certificate PEM)."""
+    if key_type == "x509":
+        return await asyncio.to_thread(_generate_x509, subject)
     return await asyncio.to_thread(_generate_rsa)
 
 

@@ -238,3 +238,17 @@ def test_policy_refusals(admin_nova: Nova, make_user: Any) -> None:
     assert member.get(f"/flavors/{fid}", version="2.61").json()["flavor"]["extra_specs"] == {}
     assert admin_nova.get(f"/flavors/{fid}").status_code == 200
     admin_nova.delete(f"/flavors/{fid}")
+
+
+def test_reading_needs_a_reader_role(admin_conn: Any, make_user: Any) -> None:
+    """A role that implies no reader role reads no flavors, limits or quota defaults."""
+    role = admin_conn.identity.create_role(name=unique("observer"))
+    try:
+        user = make_user(role.name)
+        assert "flavors:index" in fault(user.get("/flavors"), 403, "forbidden")
+        fault(user.get("/flavors/detail"), 403, "forbidden")
+        fault(user.get("/flavors/1"), 403, "forbidden")
+        fault(user.get("/limits"), 403, "forbidden")
+        fault(user.get(f"/os-quota-sets/{user.project_id}/defaults"), 403, "forbidden")
+    finally:
+        admin_conn.identity.delete_role(role)

@@ -144,6 +144,16 @@ def test_x509_import(make_user: Any) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["keypair"]["fingerprint"] == expected
     assert r.json()["keypair"]["type"] == "x509"
+    # generated: the certificate is the public key, the private key comes back once
+    r = user.post("/os-keypairs", {"keypair": {"name": "gen-cert", "type": "x509"}},
+                  version="2.2")
+    assert r.status_code == 201, r.text
+    made = r.json()["keypair"]
+    assert made["public_key"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE KEY" in made["private_key"]
+    der = x509.load_pem_x509_certificate(made["public_key"].encode()).public_bytes(
+        serialization.Encoding.DER)
+    assert made["fingerprint"] == ":".join(f"{b:02x}" for b in hashlib.sha1(der).digest())
 
 
 def test_keypairs_are_per_user(admin_nova: Nova, make_user: Any) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.cloud import Cloud
 from tests.functional.compute.nova import Nova, fault, unique
+from tests.functional.compute.servers import server_body, wait_gone, wait_status
 
 
 def test_sdk_create_get_list_delete(admin_conn: Any) -> None:
@@ -116,3 +117,29 @@ def test_readers_cannot_create(make_user: Any) -> None:
         "server_group": {"name": "r", "policies": ["affinity"]}}), 403, "forbidden")
     assert reader.get(f"/os-server-groups/{made['id']}").status_code == 200
     fault(reader.delete(f"/os-server-groups/{made['id']}"), 403, "forbidden")
+
+
+def _boot_in_group(user: Nova, image_id: str, group_id: str) -> Any:
+    body = server_body(image_id)
+    body["os:scheduler_hints"] = {"group": group_id}
+    return user.post("/servers", body, version="2.90")
+
+
+def test_members_and_member_quota(admin_nova: Nova, make_user: Any, image_id: str) -> None:
+    user = make_user()
+    assert admin_nova.put(f"/os-quota-sets/{user.project_id}", {"quota_set": {
+        "server_group_members": 1}}).ok
+    group = user.post("/os-server-groups", {"server_group": {
+        "name": "members", "policies": ["anti-affinity"]}}).json()["server_group"]
+    r = _boot_in_group(user, image_id, group["id"])
+    assert r.status_code == 202, r.text
+    server_id = r.json()["server"]["id"]
+    wait_status(user, server_id, "ACTIVE")
+    shown = user.get(f"/os-server-groups/{group['id']}").json()["server_group"]
+    assert shown["members"] == [server_id]
+    assert "too many servers in group" in fault(
+        _boot_in_group(user, image_id, group["id"]), 403, "forbidden")
+    assert user.delete(f"/servers/{server_id}").status_code == 204
+    wait_gone(user, server_id)
+    assert user.get(f"/os-server-groups/{group['id']}").json()["server_group"][
+        "members"] == []
