@@ -6,7 +6,7 @@ from nubo.core.api.microversions import Microversions
 from nubo.core.api.routing import ApiRequest, Reply, Router
 
 router = Router()
-MICROVERSIONS = Microversions.of("placement", "1.0", "1.0")
+MICROVERSIONS = Microversions.of("placement", "1.0", "1.39")
 
 
 @router.get("/", public=True)

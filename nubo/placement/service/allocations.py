@@ -245,3 +245,10 @@ def flatten(allocations: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int
         rp = item["resource_provider"]["uuid"]
         out.setdefault(rp, {}).update(item["resources"])
     return out
+
+
+async def consumer_generations(rt: Runtime, uuids: list[str]) -> dict[str, int]:
+    async with rt.db.read() as conn:
+        rows = await conn.execute(select(CONSUMER.c.uuid, CONSUMER.c.generation).where(
+            CONSUMER.c.uuid.in_(uuids)))
+        return {u: g for u, g in rows}

@@ -26,6 +26,7 @@ class Group:
     traits: TraitQuery = field(default_factory=TraitQuery)
     member_of: AggregateQuery = field(default_factory=AggregateQuery)
     suffix: str = ""
+    in_tree: str | None = None
 
     def admits(self, s: ProviderState) -> bool:
         if not s.can_hold(self.resources):
@@ -42,6 +43,8 @@ class Request:
     isolate: bool = False
     limit: int | None = None
     root_required: TraitQuery = field(default_factory=TraitQuery)
+    # lists of group suffixes whose providers must share a subtree
+    same_subtree: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -66,20 +69,23 @@ async def find(rt: Runtime, request: Request) -> Result:
 
 def solve(states: Mapping[str, ProviderState], request: Request) -> Result:
     """The feasible allocation requests over a snapshot (a pure function)."""
-    root = None
-    if request.in_tree is not None:
-        anchor = states.get(request.in_tree)
-        if anchor is None:
-            return Result([], {})
-        root = anchor.root_provider_uuid
+    roots: dict[str, str] = {}
+    for g in request.groups:
+        anchor_uuid = g.in_tree or request.in_tree
+        if anchor_uuid is not None:
+            anchor = states.get(anchor_uuid)
+            if anchor is None:
+                return Result([], {})
+            roots[g.suffix] = anchor.root_provider_uuid
     found: list[Found] = []
     for tree_root, members in snapshot.trees(states).items():
-        if root is not None and tree_root != root:
+        if any(r != tree_root for r in roots.values()):
             continue
         root_state = states.get(tree_root)
         if root_state is None or not request.root_required.matches(root_state.traits):
             continue
-        found.extend(_in_tree(members, request))
+        found.extend(f for f in _in_tree(members, request)
+                     if all(_same_subtree(states, f, names) for names in request.same_subtree))
         if request.limit is not None and len(found) >= request.limit:
             break
     if request.limit is not None:
@@ -88,6 +94,22 @@ def solve(states: Mapping[str, ProviderState], request: Request) -> Result:
     trees = {states[rp].root_provider_uuid for rp in used}
     involved = {u: s for u, s in states.items() if s.root_provider_uuid in trees}
     return Result(found, involved)
+
+
+def _same_subtree(states: Mapping[str, ProviderState], found: Found, names: list[str]) -> bool:
+    """One provider of the named groups is an ancestor (or self) of all the others."""
+    rps = {rp for name in names for rp in found.mappings.get(name, [])}
+
+    def ancestors(uuid: str) -> set[str]:
+        out = {uuid}
+        parent = states[uuid].parent_provider_uuid
+        while parent is not None and parent not in out:
+            out.add(parent)
+            parent = states[parent].parent_provider_uuid if parent in states else None
+        return out
+
+    lines = {rp: ancestors(rp) for rp in rps}
+    return any(all(top in line for line in lines.values()) for top in rps)
 
 
 def _in_tree(members: Sequence[ProviderState], request: Request) -> Iterable[Found]:

@@ -106,3 +106,13 @@ async def delete_resource_class(rt: Runtime, name: str) -> None:
             raise Conflict(f"Unable to delete resource class {name}. The resource class is in "
                            "use in inventory.")
         await tx.execute(delete(RC).where(RC.c.name == name))
+
+
+async def check_requested(rt: Runtime, names: Iterable[str]) -> None:
+    """Resource classes named in a query must exist (400 otherwise)."""
+    async with rt.db.read() as conn:
+        for name in names:
+            if not await exists(conn, name):
+                raise BadRequest(f"Invalid resource class in resources parameter: Resource "
+                                 f"class with name {name} could not be found.",
+                                 code="placement.query.bad_value")

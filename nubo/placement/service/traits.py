@@ -117,3 +117,12 @@ async def set_provider_traits(rt: Runtime, uuid: str, generation: int | None,
             return await bump(tx, row), wanted
 
     return await with_retries(attempt, what="update traits")
+
+
+async def check_requested(rt: Runtime, names: Iterable[str]) -> None:
+    """Traits named in a query must exist (400 otherwise)."""
+    async with rt.db.read() as conn:
+        missing = sorted([n for n in set(names) if not await trait_exists(conn, n)])
+    if missing:
+        raise BadRequest(f"No such trait(s): {', '.join(missing)}",
+                         code="placement.query.bad_value")
