@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ A = t.aggregates
 H = t.aggregate_hosts
 MD = t.aggregate_metadata
 AZ_KEY = "availability_zone"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,13 @@ async def _other_azs(conn: AsyncConnection, host: str, own_id: int) -> set[str]:
     return {r.value for r in rows}
 
 
-async def _check_az_change(conn: AsyncConnection, agg: Aggregate, az: str | None) -> None:
+async def _check_az_change(rt: Runtime, conn: AsyncConnection, agg: Aggregate,
+                           az: str | None) -> None:
+    if az != agg.availability_zone:
+        for host in sorted(agg.hosts):
+            if await hosts.host_has_instances(rt, host):
+                raise BadRequest(f"Cannot update aggregate {agg.id}. Reason: One or more "
+                                 "hosts contain instances in this zone.")
     if az is None:
         return
     for host in sorted(agg.hosts):
@@ -137,7 +145,7 @@ async def update_aggregate(rt: Runtime, aggregate_id: str, *, name: str | None =
                 await _check_name(tx.conn, name, agg.id)
                 await tx.execute(update(A).where(A.c.id == agg.id).values(name=name))
             if set_az:
-                await _check_az_change(tx.conn, agg, availability_zone)
+                await _check_az_change(rt, tx.conn, agg, availability_zone)
                 await _write_metadata(tx, agg.id, {AZ_KEY: availability_zone})
             else:
                 await tx.execute(update(A).where(A.c.id == agg.id).values(updated_at=utcnow()))
@@ -154,7 +162,7 @@ async def set_metadata(rt: Runtime, aggregate_id: str, changes: Mapping[str, str
     async with rt.db.transaction() as tx:
         agg = await _get(tx.conn, aggregate_id)
         if AZ_KEY in changes:
-            await _check_az_change(tx.conn, agg, changes[AZ_KEY])
+            await _check_az_change(rt, tx.conn, agg, changes[AZ_KEY])
         await _write_metadata(tx, agg.id, changes)
     return await get_aggregate(rt, aggregate_id)
 
@@ -182,6 +190,7 @@ async def add_host(rt: Runtime, aggregate_id: str, host: str) -> Aggregate:
                 raise Conflict(f"Cannot add host to aggregate {aggregate_id}. Reason: One or "
                                f"more hosts already in availability zone(s) {sorted(others)}.")
         await tx.execute(insert(H).values(aggregate_id=agg.id, host=host))
+    await _mirror_to_placement(rt, host, agg.uuid, member=True)
     return await get_aggregate(rt, aggregate_id)
 
 
@@ -191,7 +200,27 @@ async def remove_host(rt: Runtime, aggregate_id: str, host: str) -> Aggregate:
         result = await tx.execute(delete(H).where(H.c.aggregate_id == agg.id, H.c.host == host))
         if result.rowcount == 0:
             raise NotFound(f"Cannot remove host {host} in aggregate {aggregate_id}")
+    await _mirror_to_placement(rt, host, agg.uuid, member=False)
     return await get_aggregate(rt, aggregate_id)
+
+
+async def _mirror_to_placement(rt: Runtime, host: str, agg_uuid: str, *, member: bool) -> None:
+    """Add the aggregate to (or take it from) the placement aggregates of the host's
+    resource providers, as Nova does, so placement-side filtering sees it."""
+    from nubo.placement import service as placement
+    from nubo.placement.service import aggregates as placement_aggregates
+
+    for node in await hosts.list_nodes(rt):
+        if node["host"] != host:
+            continue
+        try:
+            _generation, current = await placement_aggregates.get_aggregates(rt, node["uuid"])
+        except NotFound:
+            log.warning("host %s has no resource provider %s yet", host, node["uuid"])
+            continue
+        wanted = set(current) | {agg_uuid} if member else set(current) - {agg_uuid}
+        if wanted != set(current):
+            await placement.set_aggregates(rt, node["uuid"], wanted)
 
 
 async def availability_zone_of(rt: Runtime, host: str) -> str | None:

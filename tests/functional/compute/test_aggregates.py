@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from tests.cloud import Cloud
 from tests.functional.compute.nova import Nova, fault, unique
+from tests.functional.compute.servers import boot, wait_gone
 
 HOST = "fake-host-1"
 
@@ -144,3 +147,44 @@ def test_admin_only(admin_nova: Nova, make_user: Any) -> None:
         fault(member.post(f"{path}/action", {action: inner}), 403, "forbidden")
     assert admin_nova.get(path).json()["aggregate"]["hosts"] == []
     admin_nova.delete(path)
+
+
+def _placement_aggregates(cloud: Cloud, admin_nova: Nova) -> set[str]:
+    headers = {"X-Auth-Token": admin_nova.token, "OpenStack-API-Version": "placement 1.19"}
+    found = requests.get(f"{cloud.url}/placement/resource_providers",
+                         params={"name": HOST}, headers=headers, timeout=30).json()
+    provider = found["resource_providers"][0]["uuid"]
+    r = requests.get(f"{cloud.url}/placement/resource_providers/{provider}/aggregates",
+                     headers=headers, timeout=30)
+    assert r.status_code == 200, r.text
+    return set(r.json()["aggregates"])
+
+
+def test_hosts_mirrored_to_placement_aggregates(cloud: Cloud, admin_nova: Nova) -> None:
+    made = _create(admin_nova, version="2.41")
+    assert made["uuid"] not in _placement_aggregates(cloud, admin_nova)
+    assert _action(admin_nova, made, "add_host", {"host": HOST}).ok
+    assert made["uuid"] in _placement_aggregates(cloud, admin_nova)
+    assert _action(admin_nova, made, "remove_host", {"host": HOST}).ok
+    assert made["uuid"] not in _placement_aggregates(cloud, admin_nova)
+    admin_nova.delete(f"/os-aggregates/{made['id']}")
+
+
+def test_zone_of_hosts_with_servers_is_fixed(admin_nova: Nova, image_id: str) -> None:
+    made = _create(admin_nova, "busy-zone")
+    assert _action(admin_nova, made, "add_host", {"host": HOST}).ok
+    server = boot(admin_nova, image_id, availability_zone="busy-zone")
+    try:
+        assert server["status"] == "ACTIVE", server
+        msg = fault(admin_nova.put(f"/os-aggregates/{made['id']}", {"aggregate": {
+            "availability_zone": "other-zone"}}), 400, "badRequest")
+        assert "contain instances" in msg
+        fault(_action(admin_nova, made, "set_metadata", {
+            "metadata": {"availability_zone": None}}), 400, "badRequest")
+        # the same zone, or other keys, may still be set
+        assert _action(admin_nova, made, "set_metadata", {"metadata": {"k": "v"}}).ok
+    finally:
+        admin_nova.delete(f"/servers/{server['id']}")
+        wait_gone(admin_nova, server["id"])
+        _action(admin_nova, made, "remove_host", {"host": HOST})
+        admin_nova.delete(f"/os-aggregates/{made['id']}")
