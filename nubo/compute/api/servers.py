@@ -171,10 +171,17 @@ def _query(req: ApiRequest, rule: str) -> server_list.ServerQuery:
         q.not_tags, q.not_tags_any = _tag_list(req, "not-tags"), _tag_list(req, "not-tags-any")
     if req.at_least("2.73"):
         q.locked = _bool_filter(req, "locked")
-    if admin:
+    if admin or req.at_least("2.83"):
         q.availability_zone = req.query.get("availability_zone")
         q.key_name = req.query.get("key_name")
         q.description = req.query.get("description") if req.at_least("2.19") else None
+        q.states = {k: req.query[k] for k in ("vm_state", "task_state", "power_state",
+                                              "config_drive", "progress") if k in req.query}
+        for key in ("created_at", "launched_at", "terminated_at"):
+            if key in req.query:
+                q.times[key] = _time_filter(req, key)
+        if req.at_least("2.83") and "user_id" in req.query:
+            q.user_id = req.query["user_id"]
     q.sort = _sort(req)
     q.limit = paging.limit(req)
     q.marker = paging.marker(req)

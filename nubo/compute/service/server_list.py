@@ -55,6 +55,10 @@ class ServerQuery:
     availability_zone: str | None = None
     key_name: str | None = None
     description: str | None = None
+    # exact matches on columns (values as query strings): vm_state, power_state…
+    states: dict[str, str] = field(default_factory=dict)
+    # column -> the earliest time it may have
+    times: dict[str, dt.datetime | None] = field(default_factory=dict)
     sort: list[tuple[str, str]] = field(default_factory=list)
     limit: int | None = None
     marker: str | None = None
@@ -103,8 +107,14 @@ def _matches(s: Mapping[str, Any], q: ServerQuery) -> bool:
         not q.tags_any or bool(set(q.tags_any) & set(s["tags"])),
         not q.not_tags or not set(q.not_tags) <= set(s["tags"]),
         not q.not_tags_any or not set(q.not_tags_any) & set(s["tags"]),
+        all(_text(s.get(k)) == v for k, v in q.states.items()),
+        all(t is None or (s.get(k) is not None and s[k] >= t) for k, t in q.times.items()),
     ]
     return all(checks)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _regex(pattern: str) -> re.Pattern[str]:
