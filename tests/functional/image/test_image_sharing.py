@@ -100,3 +100,23 @@ def test_owner_cannot_be_given_away_by_a_member(alice: Caller, bob: Caller) -> N
     image_id = alice.create()["id"]
     assert alice.patch(image_id, [{"op": "replace", "path": "/owner",
                                    "value": bob.project_id}]).status_code == 403
+
+
+def test_member_cannot_act_on_the_owners_image(alice: Caller, bob: Caller) -> None:
+    image_id = alice.create()["id"]
+    alice.call("POST", f"/images/{image_id}/members", {"member": bob.project_id})
+    bob.call("PUT", f"/images/{image_id}/members/{bob.project_id}", {"status": "accepted"})
+    octets = {"Content-Type": "application/octet-stream"}
+    refused = [
+        bob.call("PUT", f"/images/{image_id}/tags/mine"),
+        bob.call("DELETE", f"/images/{image_id}/tags/mine"),
+        bob.upload(image_id, b"\0" * 16),
+        bob.call("PUT", f"/images/{image_id}/stage", data=b"\0" * 16, headers=octets),
+        bob.call("POST", f"/images/{image_id}/import", {"method": {"name": "glance-direct"}}),
+        bob.call("POST", f"/images/{image_id}/actions/deactivate"),
+        bob.call("POST", f"/images/{image_id}/actions/reactivate"),
+        bob.call("DELETE", f"/images/{image_id}/members/{bob.project_id}"),
+    ]
+    assert [r.status_code for r in refused] == [403] * len(refused)
+    assert alice.show(image_id)["status"] == "queued"
+    assert alice.show(image_id)["tags"] == []

@@ -1,0 +1,96 @@
+"""The in-process interface compute calls (``nubo.image.service.images``), on
+every database back end: same shapes, visibility and policy as the API."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from nubo.cli.launcher import load_specs, running
+from nubo.core.auth.context import RequestContext
+from nubo.core.config import load_settings
+from nubo.core.errors import BadRequest, NotFound, PolicyNotAuthorized
+from nubo.core.runtime import Runtime
+from nubo.image.service import images
+from tests.conftest import SELECTED
+from tests.databases import database
+
+
+@pytest.fixture(scope="module", params=SELECTED)
+async def rt(request: pytest.FixtureRequest) -> AsyncIterator[Runtime]:
+    with tempfile.TemporaryDirectory(prefix="nubo-image-") as tmp:
+        try:
+            ctx = database(request.param, tmp)
+            url = await asyncio.to_thread(ctx.__enter__)
+        except RuntimeError as e:
+            pytest.skip(str(e))
+        try:
+            settings = load_settings(environ={}, overrides={
+                "core": {"state_dir": str(Path(tmp) / "state")},
+                "database": {"connection": url}})
+            async with running(settings, load_specs(["image"])) as runtime:
+                yield runtime
+        finally:
+            await asyncio.to_thread(ctx.__exit__, None, None, None)
+
+
+def member(project_id: str | None = None, *roles: str) -> RequestContext:
+    return RequestContext(user_id=uuid.uuid4().hex, project_id=project_id or uuid.uuid4().hex,
+                          roles=roles or ("member", "reader"))
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def test_create_upload_read_delete(rt: Runtime) -> None:
+    ctx = member()
+    image = await images.create_image(rt, ctx, {"name": "snap", "disk_format": "raw",
+                                                "container_format": "bare",
+                                                "image_type": "snapshot"})
+    assert image["status"] == "queued" and image["owner"] == ctx.project_id
+    assert image["image_type"] == "snapshot"
+    done = await images.upload_image(rt, ctx, image["id"], chunks(b"a" * 1000, b"b" * 24))
+    assert done["status"] == "active" and done["size"] == 1024
+    assert (await images.get_image(rt, ctx, image["id"]))["checksum"] == done["checksum"]
+    data = b"".join([c async for c in images.open_image_data(rt, ctx, image["id"])])
+    assert data == b"a" * 1000 + b"b" * 24
+    listed = await images.list_images(rt, ctx, {"name": "snap"})
+    assert [i["id"] for i in listed] == [image["id"]]
+    await images.delete_image(rt, ctx, image["id"])
+    with pytest.raises(NotFound):
+        await images.get_image(rt, ctx, image["id"])
+
+
+async def test_other_projects_and_readers(rt: Runtime) -> None:
+    owner = member()
+    image = await images.create_image(rt, owner, {"visibility": "private",
+                                                  "disk_format": "raw",
+                                                  "container_format": "bare"})
+    with pytest.raises(NotFound):
+        await images.get_image(rt, member(), image["id"])
+    with pytest.raises(NotFound):
+        [c async for c in images.open_image_data(rt, member(), image["id"])]
+    assert await images.list_images(rt, member(), {}) == []
+    reader = member(owner.project_id, "reader")
+    assert (await images.get_image(rt, reader, image["id"]))["id"] == image["id"]
+    with pytest.raises(PolicyNotAuthorized):
+        await images.delete_image(rt, reader, image["id"])
+    with pytest.raises(NotFound):
+        [c async for c in images.open_image_data(rt, owner, image["id"])]  # no data yet
+
+
+async def test_bad_data_leaves_the_image_queued(rt: Runtime) -> None:
+    ctx = member()
+    image = await images.create_image(rt, ctx, {"disk_format": "qcow2",
+                                                "container_format": "bare"})
+    with pytest.raises(BadRequest):
+        await images.upload_image(rt, ctx, image["id"], chunks(b"not a qcow2" * 10))
+    assert (await images.get_image(rt, ctx, image["id"]))["status"] == "queued"
+    assert not list((rt.settings.state_path / "images").glob(f"*{image['id']}*"))
