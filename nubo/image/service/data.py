@@ -61,8 +61,11 @@ async def _begin(rt: Runtime, ctx: RequestContext, image_id: str, to: Status, *,
         await quotas.check_uploading(rt, tx.conn, row["owner"])
         room = await (quotas.stage_room if staging else quotas.size_room)(
             rt, tx.conn, row["owner"])
-        await tx.execute(update(t.image).where(t.image.c.id == image_id).values(
+        claimed = await tx.execute(update(t.image).where(
+            t.image.c.id == image_id, t.image.c.status == Status.QUEUED.value).values(
             status=to.value, updated_at=utcnow()))
+        if claimed.rowcount != 1:
+            raise Conflict(f"Image {image_id} is already receiving data.")
     return row, room
 
 
@@ -138,8 +141,11 @@ async def import_image(rt: Runtime, ctx: RequestContext, image_id: str,
                            "used")
         if not row["disk_format"] or not row["container_format"]:
             raise Conflict("'disk_format' needs to be set before import")
-        await tx.execute(update(t.image).where(t.image.c.id == image_id).values(
+        claimed = await tx.execute(update(t.image).where(
+            t.image.c.id == image_id, t.image.c.status == Status.UPLOADING.value).values(
             status=Status.IMPORTING.value, updated_at=utcnow()))
+        if claimed.rowcount != 1:
+            raise Conflict(f"Image {image_id} is already being imported.")
     task = asyncio.create_task(_finish_import(rt, row))
     tasks: set[asyncio.Task[None]] = rt.state.setdefault(TASKS_KEY, set())
     tasks.add(task)

@@ -38,6 +38,7 @@ from nubo.image.service.access import (
 from nubo.image.service.records import (
     BASE,
     Status,
+    check_limits,
     check_tag,
     check_value,
     refuse_protected_names,
@@ -80,6 +81,9 @@ async def create_image(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]
         raise Forbidden("You are not permitted to create images owned by "
                         f"'{body['owner']}'.")
     _check_visibility_change(rt, ctx, body.get("visibility", "shared"), tgt)
+    properties = {k: v for k, v in body.items() if k not in BASE}
+    tags = sorted(set(body.get("tags", [])))
+    check_limits(properties, tags)
     now = utcnow()
     row = {
         "id": body.get("id") or str(uuid.uuid4()), "name": body.get("name"),
@@ -90,8 +94,7 @@ async def create_image(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]
         "container_format": body.get("container_format"), "owner": owner,
         "created_at": now, "updated_at": now, "checksum": None, "os_hash_algo": None,
         "os_hash_value": None, "size": None, "virtual_size": None, "staged_size": None,
-        "tags": sorted(set(body.get("tags", []))),
-        "properties": {k: v for k, v in body.items() if k not in BASE},
+        "tags": tags, "properties": properties,
     }
     async with rt.db.transaction() as tx:
         await quotas.check_count(rt, tx.conn, owner)
@@ -164,6 +167,7 @@ async def update_image(rt: Runtime, ctx: RequestContext, image_id: str,
         row, tgt = await visible_row(rt, ctx, tx.conn, image_id)
         authorize(rt, ctx, "modify_image", tgt)
         new = _apply(rt, ctx, row, tgt, changes)
+        check_limits(new["properties"], new["tags"])
         new["updated_at"] = utcnow()
         values = {k: new[k] for k in (*BASE, "properties", "updated_at") if k != "id"}
         await tx.execute(update(t.image).where(t.image.c.id == image_id).values(values))
@@ -248,6 +252,7 @@ async def set_tag(rt: Runtime, ctx: RequestContext, image_id: str, tag: str, *,
         if not present and tag not in tags:
             raise NotFound(f"Tag {tag} not found on image {image_id}.")
         tags = tags | {tag} if present else tags - {tag}
+        check_limits({}, sorted(tags))
         await tx.execute(update(t.image).where(t.image.c.id == image_id).values(
             tags=sorted(tags), updated_at=utcnow()))
 

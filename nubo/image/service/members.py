@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import utcnow
-from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from nubo.core.runtime import Runtime
 from nubo.image import tables as t
 from nubo.image.service.access import authorize, is_admin, membership, visible_row
-from nubo.image.service.records import MEMBER_STATUSES, render_member
+from nubo.image.service.records import MAX_MEMBERS, MEMBER_STATUSES, render_member
 
 Row = dict[str, Any]
 
@@ -50,6 +50,11 @@ async def create_member(rt: Runtime, ctx: RequestContext, image_id: str, member_
         if not _is_owner(rt, ctx, row):
             raise Forbidden("Only the image owner may add members.")
         _shared_only(row)
+        count = (await tx.execute(select(func.count()).select_from(t.image_member).where(
+            t.image_member.c.image_id == image_id))).scalar() or 0
+        if count >= MAX_MEMBERS:
+            raise PayloadTooLarge(f"Attempted: {count + 1}, Maximum: {MAX_MEMBERS}: too "
+                                  "many image members.")
         now = utcnow()
         member = {"image_id": image_id, "member_id": member_id, "status": "pending",
                   "created_at": now, "updated_at": now}

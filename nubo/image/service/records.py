@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from nubo.core.errors import BadRequest, Forbidden
+from nubo.core.errors import BadRequest, Forbidden, PayloadTooLarge
 
 
 class Status(StrEnum):
@@ -38,6 +38,11 @@ CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compr
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 # the one store, as /v2/info/stores lists it and an image's "stores" names it
 STORE_ID = "file"
+
+# Glance's per-image limits (image_property_quota, image_tag_quota, image_member_quota)
+MAX_PROPERTIES = 128
+MAX_TAGS = 128
+MAX_MEMBERS = 128
 
 # computed by the service; a write names them -> 403 "is read-only"
 READONLY = frozenset({"created_at", "updated_at", "status", "checksum", "os_hash_algo",
@@ -129,6 +134,16 @@ def check_property(key: str, value: Any) -> None:
         raise _invalid(key, f"{value!r} is not of type 'string'")
     if len(value) > 65535:
         raise _invalid(key, "the value is longer than 65535 characters")
+
+
+def check_limits(properties: Mapping[str, Any], tags: list[str]) -> None:
+    """413 when an image would carry more custom properties or tags than Glance allows."""
+    if len(properties) > MAX_PROPERTIES:
+        raise PayloadTooLarge(f"Attempted: {len(properties)}, Maximum: {MAX_PROPERTIES}: "
+                              "too many image properties.")
+    if len(tags) > MAX_TAGS:
+        raise PayloadTooLarge(f"Attempted: {len(tags)}, Maximum: {MAX_TAGS}: too many "
+                              "image tags.")
 
 
 def is_uuid(value: str) -> bool:

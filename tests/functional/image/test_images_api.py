@@ -145,3 +145,14 @@ def test_reader_cannot_write(make_caller: object, alice: Caller) -> None:
                         ).status_code == 403
     assert reader.call("DELETE", f"/images/{image_id}").status_code == 403
     assert reader.upload(image_id, b"data").status_code == 403
+
+
+def test_per_image_limits_are_413(alice: Caller) -> None:
+    many = {f"p{i}": "v" for i in range(129)}
+    assert alice.call("POST", "/images", {"name": "x", **many}).status_code == 413
+    image_id = alice.create(tags=[f"t{i}" for i in range(128)])["id"]
+    assert alice.call("PUT", f"/images/{image_id}/tags/one-more").status_code == 413
+    r = alice.patch(image_id, [{"op": "add", "path": f"/p{i}", "value": "v"}
+                               for i in range(129)])
+    assert r.status_code == 413
+    assert len(alice.show(image_id)["tags"]) == 128
