@@ -98,6 +98,9 @@ class ImageSettings:
     # MiB
     image_size_total: int = -1
     image_stage_total: int = -1
+    # seconds without progress after which an upload or import is taken for dead
+    # (its process crashed) and the image is given back (see docs/image.md)
+    stale_transfer_after: int = 600
 
 
 @dataclass

@@ -12,9 +12,11 @@ def _api():  # type: ignore[no-untyped-def]
 
 
 def spec() -> ServiceSpec:
+    from nubo.image import recovery
     from nubo.image.policies import DEFAULTS
 
     return ServiceSpec(
         name="image", catalog_type="image", catalog_name="glance",
         endpoint_path="/image", api=_api, policy_defaults=DEFAULTS,
+        start=recovery.start, stop=recovery.stop,
     )

@@ -4,6 +4,8 @@ every database back end: same shapes, visibility and policy as the API."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -16,7 +18,8 @@ from nubo.core.auth.context import RequestContext
 from nubo.core.config import load_settings
 from nubo.core.errors import BadRequest, NotFound, PolicyNotAuthorized
 from nubo.core.runtime import Runtime
-from nubo.image.service import images
+from nubo.image import recovery
+from nubo.image.service import data, images
 from tests.conftest import SELECTED
 from tests.databases import database
 
@@ -94,3 +97,50 @@ async def test_bad_data_leaves_the_image_queued(rt: Runtime) -> None:
         await images.upload_image(rt, ctx, image["id"], chunks(b"not a qcow2" * 10))
     assert (await images.get_image(rt, ctx, image["id"]))["status"] == "queued"
     assert not list((rt.settings.state_path / "images").glob(f"*{image['id']}*"))
+
+
+async def _crash(rt: Runtime, image_id: str, status: str) -> None:
+    """Leave the image as a process that died mid-transfer would have."""
+    from sqlalchemy import update
+
+    from nubo.image import tables
+
+    async with rt.db.transaction() as tx:
+        await tx.execute(update(tables.image).where(tables.image.c.id == image_id).values(
+            status=status, updated_at=dt.datetime(2000, 1, 1)))
+
+
+async def test_dead_transfers_are_given_back(rt: Runtime) -> None:
+    ctx = member()
+    store = rt.settings.state_path / "images"
+    (store / "staging").mkdir(parents=True, exist_ok=True)
+    body = {"disk_format": "raw", "container_format": "bare"}
+    saving = (await images.create_image(rt, ctx, body))["id"]
+    await _crash(rt, saving, "saving")
+    part = store / f".{saving}.abc.part"
+    part.write_bytes(b"half")
+    os.utime(part, (0, 0))
+    importing = (await images.create_image(rt, ctx, body))["id"]
+    await _crash(rt, importing, "importing")
+    moved = store / "staging" / f".{importing}.importing"
+    moved.write_bytes(b"\0" * 512)
+    os.utime(moved, (0, 0))
+    busy = (await images.create_image(rt, ctx, body))["id"]
+    await _crash(rt, busy, "saving")
+    (store / f".{busy}.xyz.part").write_bytes(b"still coming")  # touched just now
+
+    recovered = await recovery.sweep(rt)
+
+    assert sorted(recovered) == sorted([saving, importing])
+    assert (await images.get_image(rt, ctx, saving))["status"] == "queued"
+    assert not part.exists()
+    assert (await images.get_image(rt, ctx, importing))["status"] == "uploading"
+    assert (store / "staging" / importing).read_bytes() == b"\0" * 512
+    assert (await images.get_image(rt, ctx, busy))["status"] == "saving"
+    # the import can be retried and completes
+    await data.import_image(rt, ctx, importing, {"method": {"name": "glance-direct"}})
+    for _ in range(200):
+        if (await images.get_image(rt, ctx, importing))["status"] == "active":
+            break
+        await asyncio.sleep(0.02)
+    assert (await images.get_image(rt, ctx, importing))["size"] == 512
