@@ -10,6 +10,7 @@ from nubo.placement.api import (
     candidates,
     inventories,
     providers,
+    reshaper,
     resource_classes,
     traits,
     usages,
@@ -23,6 +24,6 @@ def service_app() -> ServiceApp:
         name="placement", prefix="/placement",
         routers=[versions.router, providers.router, inventories.router,
                  resource_classes.router, traits.router, aggregates.router,
-                 allocations.router, usages.router, candidates.router],
+                 allocations.router, usages.router, candidates.router, reshaper.router],
         fault=placement_fault, microversions=MICROVERSIONS,
     )

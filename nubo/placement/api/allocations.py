@@ -56,8 +56,8 @@ def _list_form(value: Any) -> dict[str, dict[str, int]]:
     return out
 
 
-def consumer_write(req: ApiRequest, consumer: str, body: Any, *, dict_form: bool
-                   ) -> ConsumerWrite:
+def consumer_write(req: ApiRequest, consumer: str, body: Any, *, dict_form: bool,
+                   allow_empty: bool = False) -> ConsumerWrite:
     """One consumer's part of a PUT or POST body, as the microversion shapes it."""
     if not isinstance(body, dict):
         raise bodies.invalid(f"the allocations of {consumer} must be an object")
@@ -76,8 +76,7 @@ def consumer_write(req: ApiRequest, consumer: str, body: Any, *, dict_form: bool
     bodies.only(body, allowed, required)
     bodies.uuid(consumer, "consumer_uuid")
     if dict_form:
-        held = _dict_form(body["allocations"], allow_empty=req.at_least("1.28")
-                          or req.method == "POST")
+        held = _dict_form(body["allocations"], allow_empty=allow_empty or req.at_least("1.28"))
     else:
         held = _list_form(body["allocations"])
     write = ConsumerWrite(consumer, held)
@@ -112,7 +111,8 @@ async def manage_allocations(req: ApiRequest) -> Reply:
     body = await bodies.body_object(req)
     if not body:
         raise bodies.invalid("{} does not have enough properties")
-    writes = [consumer_write(req, c, v, dict_form=True) for c, v in body.items()]
+    writes = [consumer_write(req, c, v, dict_form=True, allow_empty=True)
+              for c, v in body.items()]
     await allocations.write_allocations(req.rt, writes)
     return None
 

@@ -18,7 +18,7 @@ FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_
 GEN = "resource_provider_generation"
 
 
-def inventory(req: ApiRequest, rc: str, fields: Any) -> dict[str, Any]:
+def inventory(req: ApiRequest, rc: str, fields: Any, rp: str | None = None) -> dict[str, Any]:
     """One inventory record, checked as Placement's schema and rules do."""
     if not isinstance(fields, dict):
         raise bodies.invalid(f"the inventory of {rc} must be an object")
@@ -32,13 +32,13 @@ def inventory(req: ApiRequest, rc: str, fields: Any) -> dict[str, Any]:
     reserved = out.get("reserved", 0)
     if reserved > out["total"] or (reserved == out["total"] and not req.at_least("1.26")):
         raise BadRequest(f"Unable to update inventory for resource provider "
-                         f"{req.params['uuid']}: Invalid inventory for '{rc}': reserved "
+                         f"{rp or req.params['uuid']}: Invalid inventory for '{rc}': reserved "
                          f"{reserved} must be less than total {out['total']}.")
     out.setdefault("max_unit", MAX_INT)
     return out
 
 
-def _class_name(rc: Any) -> str:
+def class_name(rc: Any) -> str:
     if not isinstance(rc, str) or not bodies.NAME.match(rc):
         raise bodies.invalid(f"{rc!r} is not a valid resource class name")
     return rc
@@ -64,7 +64,7 @@ async def replace_inventories(req: ApiRequest) -> Reply:
     invs = body["inventories"]
     if not isinstance(invs, dict):
         raise bodies.invalid("'inventories' is not of type 'object'")
-    wanted = {_class_name(rc): inventory(req, rc, f) for rc, f in invs.items()}
+    wanted = {class_name(rc): inventory(req, rc, f) for rc, f in invs.items()}
     new_gen, stored = await inventories.replace_inventories(
         req.rt, req.params["uuid"], generation, wanted)
     return bodies.reply(req, _all(new_gen, stored))
@@ -82,7 +82,7 @@ async def create_inventory(req: ApiRequest) -> Reply:
     req.authorize("placement:resource_providers:inventories:create")
     body = await bodies.body_object(req)
     bodies.only(body, [*FIELDS, "resource_class", GEN], ["resource_class", "total", GEN])
-    rc = _class_name(body["resource_class"])
+    rc = class_name(body["resource_class"])
     generation = bodies.generation(body)
     fields = inventory(req, rc, {k: v for k, v in body.items() if k in FIELDS})
     _, current = await inventories.get_inventories(req.rt, req.params["uuid"])
@@ -108,7 +108,7 @@ async def show_inventory(req: ApiRequest) -> Reply:
 @router.put(BASE + "/{rc}", target=TARGET)
 async def update_inventory(req: ApiRequest) -> Reply:
     req.authorize("placement:resource_providers:inventories:update")
-    rc = _class_name(req.params["rc"])
+    rc = class_name(req.params["rc"])
     body = await bodies.body_object(req)
     bodies.only(body, [*FIELDS, GEN], ["total", GEN])
     generation = bodies.generation(body)

@@ -64,12 +64,13 @@ async def write_allocations(rt: Runtime, writes: Sequence[ConsumerWrite]) -> Non
     """Replace the allocations of every consumer in ``writes``, all or nothing."""
     async def attempt() -> None:
         async with rt.db.transaction() as tx:
-            await _write(tx, writes)
+            await write_in(tx, writes)
 
     await with_retries(attempt, what="allocate")
 
 
-async def _write(tx: Tx, writes: Sequence[ConsumerWrite]) -> None:
+async def write_in(tx: Tx, writes: Sequence[ConsumerWrite]) -> set[str]:
+    """The write itself, inside ``tx``; returns the uuids of the providers bumped."""
     uuids = [w.uuid for w in writes]
     old_ids = await _held_on(tx, uuids, lock=False)
     old_uuids = {r.uuid for r in await tx.execute(select(RP.c.uuid).where(RP.c.id.in_(old_ids)))}
@@ -100,6 +101,7 @@ async def _write(tx: Tx, writes: Sequence[ConsumerWrite]) -> None:
                     provider_id=providers[rp]["id"], consumer_uuid=w.uuid,
                     resource_class=rc, used=amount))
     await bump_all(tx, providers.values())
+    return set(providers)
 
 
 async def _held_on(tx: Tx, consumers: list[str], *, lock: bool) -> set[int]:
@@ -229,7 +231,7 @@ async def move(rt: Runtime, source: str, target: str) -> None:
             for rp, rc, used in rows:
                 held[rp][rc] = used
             c = (await tx.execute(select(CONSUMER).where(CONSUMER.c.uuid == source))).first()
-            await _write(tx, [
+            await write_in(tx, [
                 ConsumerWrite(source, {}),
                 ConsumerWrite(target, dict(held), c.project_id if c else None,
                               c.user_id if c else None, c.consumer_type if c else None),

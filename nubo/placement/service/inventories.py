@@ -87,7 +87,7 @@ async def replace_inventories(
             await resource_classes.check_known(tx.conn, normalised)
             current = await _current(tx.conn, row["id"])
             wanted = _merge(current, normalised, only, remove)
-            await _check_in_use(tx.conn, row["id"], uuid, wanted)
+            await check_in_use(tx.conn, row["id"], uuid, wanted)
             await tx.execute(delete(INV).where(INV.c.provider_id == row["id"]))
             for rc, fields in wanted.items():
                 await tx.execute(insert(INV).values(provider_id=row["id"], resource_class=rc,
@@ -111,7 +111,7 @@ def _merge(current: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]],
     return merged
 
 
-async def _check_in_use(conn: Any, provider_id: int, uuid: str,
+async def check_in_use(conn: Any, provider_id: int, uuid: str,
                         wanted: Mapping[str, Mapping[str, Any]]) -> None:
     for rc, used in (await _used(conn, provider_id)).items():
         if used <= 0:

@@ -293,3 +293,48 @@ def test_member_and_reader_are_refused(placement: Placement, member_factory: Any
     assert own.status_code == 200 and own.json() == {"usages": {}}
     r = placement.call("GET", "/resource_providers", token="not-a-token")
     assert r.status_code == 401
+
+
+def test_reader_is_refused(placement: Placement, member_factory: Any) -> None:
+    reader = member_factory("reader")
+    for method, path in (("GET", "/resource_providers"), ("GET", f"/allocations/{new()}"),
+                         ("DELETE", f"/resource_providers/{new()}")):
+        r = placement.call(method, path, token=reader.token)
+        assert r.status_code == 403, (method, path, r.text)
+    own = placement.call("GET", "/usages", params={"project_id": reader.project_id},
+                         token=reader.token)
+    assert own.status_code == 200
+
+
+def test_provider_list_filters(placement: Placement, cleanup: list[str]) -> None:
+    agg = new()
+    big = placement.provider(inventories={"VCPU": {"total": 16}})
+    small = placement.provider(inventories={"VCPU": {"total": 2}})
+    cleanup.extend([big["uuid"], small["uuid"]])
+    r = placement.call("PUT", f"/resource_providers/{big['uuid']}/traits", {
+        "traits": ["HW_CPU_X86_AVX2"], "resource_provider_generation": big["generation"]})
+    assert r.status_code == 200
+    r = placement.call("PUT", f"/resource_providers/{small['uuid']}/aggregates", [agg],
+                       version="1.1")
+    assert r.status_code == 200 and r.json() == {"aggregates": [agg]}
+    pair = {big["uuid"], small["uuid"]}
+
+    def listed(version: str = "1.39", **params: str) -> set[str]:
+        r = placement.call("GET", "/resource_providers", params=params, version=version)
+        assert r.status_code == 200, r.text
+        return {p["uuid"] for p in r.json()["resource_providers"]} & pair
+
+    assert listed(resources="VCPU:4") == {big["uuid"]}
+    assert listed(required="HW_CPU_X86_AVX2") == {big["uuid"]}
+    assert listed(required="!HW_CPU_X86_AVX2") == {small["uuid"]}
+    assert listed(member_of=f"in:{agg},{new()}") == {small["uuid"]}
+    assert listed(uuid=big["uuid"]) == {big["uuid"]}
+    assert listed(name=small["name"]) == {small["uuid"]}
+    r = placement.call("GET", "/resource_providers", params={"required": "HW_CPU_X86_AVX2"},
+                       version="1.17")
+    assert r.status_code == 400
+    r = placement.call("GET", "/resource_providers", params={"required": "!HW_CPU_X86_AVX2"},
+                       version="1.21")
+    assert r.status_code == 400
+    r = placement.call("GET", "/resource_providers", params={"uuid": "not-a-uuid"})
+    assert r.status_code == 400
