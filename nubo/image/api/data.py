@@ -30,17 +30,24 @@ def _octet_stream(req: ApiRequest) -> None:
                                    f"{ctype!r}.")
 
 
+def _declared_size(req: ApiRequest) -> int | None:
+    declared = req.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else None
+
+
 @router.put("/v2/images/{image_id}/file", status=204, target=IMAGE)
 async def upload_image(req: ApiRequest) -> Reply:
     _octet_stream(req)
-    await data.upload_image(req.rt, req.ctx, req.params["image_id"], req.raw.stream())
+    await data.upload_image(req.rt, req.ctx, req.params["image_id"], req.raw.stream(),
+                            size=_declared_size(req))
     return None
 
 
 @router.put("/v2/images/{image_id}/stage", status=204, target=IMAGE)
 async def stage_image(req: ApiRequest) -> Reply:
     _octet_stream(req)
-    await data.stage_image(req.rt, req.ctx, req.params["image_id"], req.raw.stream())
+    await data.stage_image(req.rt, req.ctx, req.params["image_id"], req.raw.stream(),
+                           size=_declared_size(req))
     return None
 
 

@@ -47,8 +47,11 @@ async def _move(rt: Runtime, image_id: str, frm: str, to: str, **values: Any) ->
 
 
 async def _begin(rt: Runtime, ctx: RequestContext, image_id: str, to: Status, *,
-                 staging: bool) -> tuple[dict[str, Any], int | None]:
-    """Check and claim a queued image for incoming data; returns it and the byte room."""
+                 staging: bool, size: int | None) -> tuple[dict[str, Any], int | None]:
+    """Check and claim a queued image for incoming data; returns it and the byte room.
+
+    ``size``, when the caller knows it (Content-Length), is refused at once if it
+    cannot fit in the project's quota."""
     async with rt.db.transaction() as tx:
         row, tgt = await visible_row(rt, ctx, tx.conn, image_id)
         authorize(rt, ctx, "upload_image", tgt)
@@ -61,6 +64,10 @@ async def _begin(rt: Runtime, ctx: RequestContext, image_id: str, to: Status, *,
         await quotas.check_uploading(rt, tx.conn, row["owner"])
         room = await (quotas.stage_room if staging else quotas.size_room)(
             rt, tx.conn, row["owner"])
+        if room is not None and size is not None and size > room:
+            name = "image_stage_total" if staging else "image_size_total"
+            raise quotas.OverQuota(name, getattr(rt.settings.image, name),
+                                   getattr(rt.settings.image, name))
         claimed = await tx.execute(update(t.image).where(
             t.image.c.id == image_id, t.image.c.status == Status.QUEUED.value).values(
             status=to.value, updated_at=utcnow()))
@@ -103,9 +110,12 @@ async def _activate(rt: Runtime, row: dict[str, Any], written: Written, frm: Sta
 
 
 async def upload_image(rt: Runtime, ctx: RequestContext, image_id: str,
-                       chunks: AsyncIterator[bytes]) -> dict[str, Any]:
-    """``PUT /v2/images/{id}/file``: queued -> saving -> active; the image after."""
-    row, room = await _begin(rt, ctx, image_id, Status.SAVING, staging=False)
+                       chunks: AsyncIterator[bytes], *, size: int | None = None
+                       ) -> dict[str, Any]:
+    """``PUT /v2/images/{id}/file``: queued -> saving -> active; the image after.
+
+    ``size``: the number of bytes announced, if known (checked against the quota)."""
+    row, room = await _begin(rt, ctx, image_id, Status.SAVING, staging=False, size=size)
     written = await _receive(rt, row, chunks, room, staging=False, claimed=Status.SAVING)
     await _activate(rt, row, written, Status.SAVING)
     async with rt.db.read() as conn:
@@ -114,9 +124,9 @@ async def upload_image(rt: Runtime, ctx: RequestContext, image_id: str,
 
 
 async def stage_image(rt: Runtime, ctx: RequestContext, image_id: str,
-                      chunks: AsyncIterator[bytes]) -> None:
+                      chunks: AsyncIterator[bytes], *, size: int | None = None) -> None:
     """``PUT /v2/images/{id}/stage``: queued -> uploading, the data in the staging area."""
-    row, room = await _begin(rt, ctx, image_id, Status.UPLOADING, staging=True)
+    row, room = await _begin(rt, ctx, image_id, Status.UPLOADING, staging=True, size=size)
     written = await _receive(rt, row, chunks, room, staging=True, claimed=Status.UPLOADING)
     await _store(rt).commit(written.path, image_id, staging=True)
     async with rt.db.transaction() as tx:

@@ -29,7 +29,6 @@ from nubo.core.runtime import Runtime
 from nubo.image import tables as t
 from nubo.image.service import listing, quotas
 from nubo.image.service.access import (
-    allowed,
     authorize,
     is_admin,
     target,
@@ -255,10 +254,6 @@ async def set_tag(rt: Runtime, ctx: RequestContext, image_id: str, tag: str, *,
         check_limits({}, sorted(tags))
         await tx.execute(update(t.image).where(t.image.c.id == image_id).values(
             tags=sorted(tags), updated_at=utcnow()))
-
-
-def can(rt: Runtime, ctx: RequestContext, rule: str, image: Mapping[str, Any]) -> bool:
-    return allowed(rt, ctx, rule, target(image))
 
 
 # the data operations live in data.py; re-exported so callers find the whole interface here

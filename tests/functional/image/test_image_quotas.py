@@ -43,9 +43,12 @@ def member(small_cloud: Cloud) -> Caller:
 def test_size_and_stage_quotas(member: Caller) -> None:
     mib = 1024 * 1024
     first = member.create()["id"]
-    r = member.upload(first, b"\0" * (mib + 1))
+    r = member.upload(first, b"\0" * (mib + 1))  # announced by Content-Length
     assert r.status_code == 413, r.text
     assert "image_size_total" in r.json()["message"]
+    assert member.show(first)["status"] == "queued"
+    r = member.upload(first, iter([b"\0" * mib, b"\0"]))  # chunked: cut off mid-stream
+    assert r.status_code == 413, r.text
     assert member.show(first)["status"] == "queued"
     assert member.upload(first, b"\0" * mib).status_code == 204
     second = member.create()["id"]

@@ -16,7 +16,7 @@ import pytest
 from nubo.cli.launcher import load_specs, running
 from nubo.core.auth.context import RequestContext
 from nubo.core.config import load_settings
-from nubo.core.errors import BadRequest, NotFound, PolicyNotAuthorized
+from nubo.core.errors import BadRequest, NotFound, PayloadTooLarge, PolicyNotAuthorized
 from nubo.core.runtime import Runtime
 from nubo.image import recovery
 from nubo.image.service import data, images
@@ -144,3 +144,30 @@ async def test_dead_transfers_are_given_back(rt: Runtime) -> None:
             break
         await asyncio.sleep(0.02)
     assert (await images.get_image(rt, ctx, importing))["size"] == 512
+
+
+async def test_uploading_count_quota(rt: Runtime) -> None:
+    ctx = member()
+    body = {"disk_format": "raw", "container_format": "bare"}
+    first = (await images.create_image(rt, ctx, body))["id"]
+    second = (await images.create_image(rt, ctx, body))["id"]
+    gate = asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"\0" * 10
+        await gate.wait()
+
+    rt.settings.image.image_count_uploading = 1
+    try:
+        upload = asyncio.create_task(images.upload_image(rt, ctx, first, slow()))
+        for _ in range(200):
+            if (await images.get_image(rt, ctx, first))["status"] == "saving":
+                break
+            await asyncio.sleep(0.01)
+        with pytest.raises(PayloadTooLarge, match="image_count_uploading"):
+            await images.upload_image(rt, ctx, second, chunks(b"\0"))
+        gate.set()
+        assert (await upload)["status"] == "active"
+        assert (await images.upload_image(rt, ctx, second, chunks(b"\0")))["size"] == 1
+    finally:
+        rt.settings.image.image_count_uploading = -1
