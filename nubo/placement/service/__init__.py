@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nubo.core.errors import NotFound
+from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.placement.queries import AggregateQuery, TraitQuery
 from nubo.placement.service import aggregates as aggregate_ops
@@ -46,13 +46,8 @@ async def ensure_provider(rt: Runtime, *, uuid: str, name: str,
     (idempotent; compute agents call it at start and periodically). Missing
     ``CUSTOM_*`` traits are created. Shrinking an inventory below what is
     allocated raises Conflict (``placement.inventory.inuse``)."""
-    try:
-        current = await providers.get_provider(rt, uuid)
-    except NotFound:
-        current = None
-    if current is None:
-        await providers.create_provider(rt, name, uuid=uuid)
-    elif current["name"] != name:
+    current = await _ensure_row(rt, uuid, name)
+    if current["name"] != name:
         await providers.update_provider(rt, uuid, name, allow_reparent=False,
                                         parent_provider_uuid=current["parent_provider_uuid"])
     _, have = await inventory_ops.get_inventories(rt, uuid)
@@ -63,6 +58,20 @@ async def ensure_provider(rt: Runtime, *, uuid: str, name: str,
     if set(have_traits) != set(traits):
         await trait_ops.set_provider_traits(rt, uuid, None, traits, create_custom=True)
 
+
+async def _ensure_row(rt: Runtime, uuid: str, name: str) -> dict[str, Any]:
+    try:
+        return await providers.get_provider(rt, uuid)
+    except NotFound:
+        pass
+    try:
+        return await providers.create_provider(rt, name, uuid=uuid)
+    except Conflict as conflict:
+        # another agent process may have made this very provider first
+        try:
+            return await providers.get_provider(rt, uuid)
+        except NotFound:
+            raise conflict from None
 
 
 async def delete_provider(rt: Runtime, uuid: str) -> None:

@@ -28,6 +28,8 @@ Fields = Mapping[str, Any]
 
 def normalise(fields: Fields) -> dict[str, Any]:
     out = {**DEFAULTS, **{k: v for k, v in fields.items() if k in DEFAULTS or k == "total"}}
+    for key in ("total", "reserved", "min_unit", "max_unit", "step_size"):
+        out[key] = int(out[key])
     out["allocation_ratio"] = float(out["allocation_ratio"])
     problem = inventory_error(out)
     if problem:

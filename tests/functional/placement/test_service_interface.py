@@ -181,3 +181,15 @@ async def test_provider_consumers(rt: Runtime) -> None:
     assert await placement.provider_consumers(rt, rp) == {consumer: {"VCPU": 1, "DISK_GB": 5}}
     with pytest.raises(NotFound):
         await placement.provider_consumers(rt, new())
+
+
+async def test_concurrent_ensure_provider_and_name_clash(rt: Runtime) -> None:
+    rp = new()
+    inv = {"VCPU": {"total": 4.0, "reserved": 0, "allocation_ratio": 2}}
+    await asyncio.gather(*(placement.ensure_provider(rt, uuid=rp, name=f"same-{rp[:8]}",
+                                                     inventories=inv) for _ in range(5)))
+    assert (await placement.provider_summaries(rt, [rp]))[rp] == {
+        "VCPU": {"capacity": 8, "used": 0}}
+    with pytest.raises(Conflict) as err:
+        await placement.ensure_provider(rt, uuid=new(), name=f"same-{rp[:8]}", inventories=inv)
+    assert err.value.details["code"] == "placement.duplicate_name"
