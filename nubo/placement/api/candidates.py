@@ -47,6 +47,8 @@ def _suffixes(req: ApiRequest, allowed: list[str]) -> dict[str, set[str]]:
         if match is None:
             raise BadRequest(f"Invalid query string parameters: Additional properties are not "
                              f"allowed ('{key}' was unexpected)", code="placement.query.bad_value")
+        if match.group(1) == "in_tree" and not req.at_least("1.31"):
+            raise bad(f"Invalid query string parameters: '{key}' needs microversion 1.31.")
         found.setdefault(match.group(2), set()).add(match.group(1))
     return found
 

@@ -21,13 +21,13 @@ async def list_provider_usages(req: ApiRequest) -> Reply:
 
 @router.get("/usages", min_version="1.9")
 async def list_usages(req: ApiRequest) -> Reply:
+    project_id = bodies.one(req, "project_id")
+    req.authorize("placement:usages", {"project_id": project_id})
     allowed = ["project_id", "user_id"] + (["consumer_type"] if req.at_least("1.38") else [])
     bodies.query(req, allowed)
-    project_id = bodies.one(req, "project_id")
     if not project_id:
         raise BadRequest("Invalid query string parameters: 'project_id' is a required "
                          "property", code="placement.query.missing_value")
-    req.authorize("placement:usages", {"project_id": project_id})
     user_id = bodies.one(req, "user_id")
     ctype = bodies.one(req, "consumer_type")
     found = await usages.project_usages(req.rt, project_id, user_id, ctype)

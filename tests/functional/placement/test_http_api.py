@@ -248,6 +248,11 @@ def test_allocation_candidates(placement: Placement, cleanup: list[str]) -> None
     r = placement.call("GET", "/allocation_candidates", version="1.21",
                        params={"resources": "VCPU:1", "required": "!CUSTOM_FAST"})
     assert r.status_code == 400
+    r = placement.call("GET", "/allocation_candidates", version="1.30",
+                       params={"resources1": "VCPU:1", "in_tree1": fast["uuid"]})
+    assert r.status_code == 400
+    assert found(resources1="VCPU:1", in_tree1=fast["uuid"]) == {fast["uuid"]}
+    assert placement.call("GET", "/usages").status_code == 400
     r = placement.call("PUT", f"/resource_providers/{fast['uuid']}/aggregates",
                        {"aggregates": [], "resource_provider_generation": 2})
     assert r.status_code == 409 and error(r)["code"] == "placement.concurrent_update"
