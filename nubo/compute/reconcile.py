@@ -111,6 +111,44 @@ async def conductor_start(rt: Runtime) -> None:
         async with rt.db.transaction() as tx:
             tx.publish(BUILD_TOPIC, {"instance_uuids": waiting})
     await delete_orphan_allocations(rt)
+    await resync_quota_usage(rt)
+
+
+async def resync_quota_usage(rt: Runtime) -> None:
+    """Make each user's instances/cores/ram usage equal what their servers hold.
+    (Reservations commit with the instance rows, so this finds nothing unless the
+    database was changed by hand or by an older bug.)"""
+    from nubo.compute.service import quotas
+
+    wanted: dict[tuple[str, str], dict[str, int]] = {}
+    async with rt.db.read() as conn:
+        rows = await conn.execute(select(instances.c.project_id, instances.c.user_id,
+                                         instances.c.flavor, instances.c.quota_held,
+                                         instances.c.deleted))
+        for project, user, flavor, held, deleted in rows:
+            counts = wanted.setdefault((project, user), {"instances": 0, "cores": 0, "ram": 0})
+            if held and not deleted:
+                counts["instances"] += 1
+                counts["cores"] += int(flavor["vcpus"])
+                counts["ram"] += int(flavor["ram"])
+        have = {key: await quotas.usage(conn, key[0], key[1]) for key in wanted}
+    for (project, user), counts in wanted.items():
+        delta = {k: v - have[(project, user)].get(k, 0) for k, v in counts.items()}
+        delta = {k: v for k, v in delta.items() if v}
+        if not delta:
+            continue
+        log.warning("quota usage of user %s in project %s was off by %s; corrected",
+                    user, project, delta)
+        await quotas.ensure_usage_rows(rt, project, user)
+        async with rt.db.transaction() as tx:
+            await quotas.release(tx, rt, project_id=project, user_id=user,
+                                 deltas={k: -v for k, v in delta.items() if v < 0})
+        grow = {k: v for k, v in delta.items() if v > 0}
+        try:
+            async with rt.db.transaction() as tx:
+                await quotas.reserve(tx, rt, project_id=project, user_id=user, deltas=grow)
+        except quotas.OverQuota:
+            log.warning("user %s of project %s is over quota", user, project)
 
 
 async def delete_orphan_allocations(rt: Runtime) -> None:

@@ -147,9 +147,8 @@ async def create_servers(rt: Runtime, ctx: RequestContext, req: BuildRequest, *,
     if admin_pass is None and rt.settings.compute.enable_instance_password:
         admin_pass = secrets.token_urlsafe(9)
     reservation_id = f"r-{secrets.token_hex(4)}"
-    counts = [req.max_count] if req.max_count == req.min_count else [req.max_count,
-                                                                     req.min_count]
-    for i, count in enumerate(counts):
+    count = req.max_count
+    while True:
         try:
             async with rt.db.transaction() as tx:
                 await quotas.reserve(tx, rt, project_id=ctx.project_id, user_id=ctx.user_id,
@@ -160,14 +159,21 @@ async def create_servers(rt: Runtime, ctx: RequestContext, req: BuildRequest, *,
                                               request_id=request_id)
                         for n in range(count)]
                 tx.publish(BUILD_TOPIC, {"instance_uuids": [m["uuid"] for m in made]})
-        except quotas.OverQuota:
-            if i == len(counts) - 1:
-                raise
-            continue
-        async with rt.db.read() as conn:
-            servers = [await instances.get(conn, m["uuid"]) for m in made]
-        return Built(servers, reservation_id, admin_pass)
-    raise AssertionError("unreachable")
+            break
+        except quotas.OverQuota as e:
+            # as many as the quota allows, if that is at least min_count
+            count = _fewer(e, flavor, count, req.min_count)
+    async with rt.db.read() as conn:
+        servers = [await instances.get(conn, m["uuid"]) for m in made]
+    return Built(servers, reservation_id, admin_pass)
+
+
+def _fewer(e: quotas.OverQuota, flavor: dict[str, Any], count: int, minimum: int) -> int:
+    per = quota_deltas(flavor).get(e.resource, 0)
+    allowed = (e.limit - e.used) // per if per > 0 else 0
+    if allowed < minimum or allowed >= count:
+        raise e
+    return allowed
 
 
 async def _write_instance(tx: Tx, rt: Runtime, ctx: RequestContext, req: BuildRequest, *,

@@ -271,3 +271,23 @@ def test_delete_during_build_converges(member: Nova, image_id: str) -> None:
     assert member.delete(f"/servers/{server['id']}").status_code == 204
     wait_gone(member, server["id"])
     assert used(member) == before
+
+
+def test_multi_create_takes_what_quota_allows(admin_nova: Nova, member: Nova,
+                                              image_id: str) -> None:
+    r = admin_nova.put(f"/os-quota-sets/{member.project_id}", {"quota_set": {"instances": 2}})
+    assert r.status_code == 200, r.text
+    message = fault(member.post("/servers", server_body(image_id, min_count=3, max_count=5),
+                                version="2.90"), 403, "forbidden")
+    assert message.startswith("Quota exceeded for instances")
+    assert member.get("/servers").json()["servers"] == []
+    r = member.post("/servers", server_body(image_id, name="q", min_count=1, max_count=5),
+                    version="2.90")
+    assert r.status_code == 202, r.text
+    found = member.get("/servers").json()["servers"]
+    assert sorted(s["name"] for s in found) == ["q-1", "q-2"]
+    for s in found:
+        wait_status(member, s["id"], "ACTIVE")
+        member.delete(f"/servers/{s['id']}")
+    for s in found:
+        wait_gone(member, s["id"])
