@@ -150,7 +150,7 @@ def _query(req: ApiRequest, rule: str) -> server_list.ServerQuery:
                  "SHELVED", "SHELVED_OFFLOADED", "SHUTOFF", "SOFT_DELETED", "SUSPENDED",
                  "VERIFY_RESIZE", "UNKNOWN"}
         if status.upper() not in known:
-            if admin:
+            if admin or req.at_least("2.38"):
                 raise BadRequest("Invalid status value")
             q.status = "__none__"
         else:

@@ -133,6 +133,15 @@ async def check_availability_zone(rt: Runtime, zone: str) -> None:
         raise BadRequest(f"The requested availability zone is not available: {zone}")
 
 
+async def _check_destination(rt: Runtime, req: BuildRequest) -> None:
+    """A requested host or node must exist (2.74; ``az:host:node`` before)."""
+    if req.force_host and await hosts.get_service(rt, req.force_host) is None:
+        raise BadRequest(f"Compute host {req.force_host} could not be found.")
+    if req.force_node and req.force_node not in {
+            n["hypervisor_hostname"] for n in await hosts.list_nodes(rt)}:
+        raise BadRequest(f"Compute host {req.force_node} could not be found.")
+
+
 async def create_servers(rt: Runtime, ctx: RequestContext, req: BuildRequest, *,
                          request_id: str) -> Built:
     """Reserve quota and write ``max_count`` (or as many as quota allows, at least
@@ -142,6 +151,7 @@ async def create_servers(rt: Runtime, ctx: RequestContext, req: BuildRequest, *,
     flavor, image, key_data = await _lookups(rt, ctx, req)
     if req.availability_zone:
         await check_availability_zone(rt, req.availability_zone)
+    await _check_destination(rt, req)
     await quotas.ensure_usage_rows(rt, ctx.project_id, ctx.user_id)
     admin_pass = req.admin_pass
     if admin_pass is None and rt.settings.compute.enable_instance_password:

@@ -291,3 +291,29 @@ def test_multi_create_takes_what_quota_allows(admin_nova: Nova, member: Nova,
         member.delete(f"/servers/{s['id']}")
     for s in found:
         wait_gone(member, s["id"])
+
+
+def test_requested_host(admin_nova: Nova, member: Nova, image_id: str) -> None:
+    for extra, version in (({"availability_zone": "nova:fake-host-2"}, "2.90"),
+                           ({"host": "fake-host-1"}, "2.74")):
+        r = admin_nova.post("/servers", server_body(image_id, **extra), version=version)
+        assert r.status_code == 202, r.text
+        server = wait_status(admin_nova, r.json()["server"]["id"], "ACTIVE")
+        assert server["OS-EXT-SRV-ATTR:host"] == (extra.get("host") or "fake-host-2")
+        admin_nova.delete(f"/servers/{server['id']}")
+        wait_gone(admin_nova, server["id"])
+    fault(admin_nova.post("/servers", server_body(image_id, availability_zone="nova:nowhere"),
+                          version="2.90"), 400, "badRequest")
+    fault(admin_nova.post("/servers", server_body(image_id, host="fake-host-1"),
+                          version="2.73"), 400, "badRequest")
+    fault(member.post("/servers", server_body(image_id, availability_zone="nova:fake-host-1"),
+                      version="2.90"), 403, "forbidden")
+    fault(member.post("/servers", server_body(image_id, host="fake-host-1"), version="2.74"),
+          403, "forbidden")
+
+
+def test_invalid_status_filter(member: Nova) -> None:
+    assert member.get("/servers", params={"status": "bogus"}, version="2.37").json()[
+        "servers"] == []
+    fault(member.get("/servers", params={"status": "bogus"}, version="2.38"), 400,
+          "badRequest")
