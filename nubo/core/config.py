@@ -98,6 +98,10 @@ class ImageSettings:
     # MiB
     image_size_total: int = -1
     image_stage_total: int = -1
+    # read the quotas from identity's unified limits (registered defaults and project
+    # limits of the "image" service) instead of the four values above, as Glance's
+    # use_keystone_limits; a resource with no limit there is unlimited
+    use_keystone_limits: bool = False
     # seconds without progress after which an upload or import is taken for dead
     # (its process crashed) and the image is given back (see docs/image.md)
     stale_transfer_after: int = 600

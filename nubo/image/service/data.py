@@ -66,8 +66,7 @@ async def _begin(rt: Runtime, ctx: RequestContext, image_id: str, to: Status, *,
             rt, tx.conn, row["owner"])
         if room is not None and size is not None and size > room:
             name = "image_stage_total" if staging else "image_size_total"
-            raise quotas.OverQuota(name, getattr(rt.settings.image, name),
-                                   getattr(rt.settings.image, name))
+            raise quotas.OverQuota(name)
         claimed = await tx.execute(update(t.image).where(
             t.image.c.id == image_id, t.image.c.status == Status.QUEUED.value).values(
             status=to.value, updated_at=utcnow()))
@@ -82,9 +81,8 @@ async def _receive(rt: Runtime, row: dict[str, Any], chunks: AsyncIterator[bytes
         return await _store(rt).write(row["id"], chunks, limit=room, staging=staging)
     except TooLarge:
         await _move(rt, row["id"], claimed.value, Status.QUEUED.value)
-        name = "image_stage_total" if staging else "image_size_total"
-        limit = getattr(rt.settings.image, name)
-        raise quotas.OverQuota(name, limit, limit) from None
+        raise quotas.OverQuota("image_stage_total" if staging else "image_size_total"
+                               ) from None
     except BaseException:
         await _move(rt, row["id"], claimed.value, Status.QUEUED.value)
         raise

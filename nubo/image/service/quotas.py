@@ -1,6 +1,7 @@
 """Per-project image quotas, with Glance's unified-limits names.
 
-Limits come from ``[image]`` in the settings (-1: unlimited). Each check counts
+Limits come from ``[image]`` in the settings (-1: unlimited), or with
+``use_keystone_limits`` from identity's unified limits. Each check counts
 the project's current usage and refuses with 413, as Glance does, when the
 usage already reaches the limit (sizes are MiB).
 """
@@ -19,14 +20,33 @@ MIB = 1024 * 1024
 
 
 class OverQuota(PayloadTooLarge):
-    def __init__(self, name: str, usage: int, limit: int) -> None:
-        super().__init__(f"Project quota {name} exceeded: the limit is {limit}, "
-                         f"the usage is {usage}.", quota=name)
+    def __init__(self, name: str, usage: int | None = None, limit: int | None = None
+                 ) -> None:
+        detail = "" if limit is None else f": the limit is {limit}, the usage is {usage}"
+        super().__init__(f"Project quota {name} exceeded{detail}.", quota=name)
 
 
-def _limit(rt: Runtime, name: str) -> int:
+async def _limit(rt: Runtime, name: str, owner: str) -> int:
+    if rt.settings.image.use_keystone_limits:
+        return await keystone_limit(rt, name, owner)
     value: int = getattr(rt.settings.image, name)
     return value
+
+
+async def keystone_limit(rt: Runtime, name: str, project_id: str) -> int:
+    """The project's limit on ``name`` from identity's unified limits: its own limit,
+    else the registered default, else unlimited (-1)."""
+    from nubo.identity.service import catalog, limits  # in-process, as DESIGN.md allows
+
+    services = await catalog.list_services(rt, {"type": "image"})
+    if not services:
+        return -1
+    wanted = {"service_id": services[0]["id"], "resource_name": name}
+    own = await limits.list_limits(rt, {**wanted, "project_id": project_id})
+    if own:
+        return int(own[0]["resource_limit"])
+    registered = await limits.list_registered_limits(rt, wanted)
+    return int(registered[0]["default_limit"]) if registered else -1
 
 
 async def _scalar(conn: AsyncConnection, query: object) -> int:
@@ -34,8 +54,10 @@ async def _scalar(conn: AsyncConnection, query: object) -> int:
 
 
 async def check_count(rt: Runtime, conn: AsyncConnection, owner: str | None) -> None:
-    limit = _limit(rt, "image_count_total")
-    if limit < 0 or owner is None:
+    if owner is None:
+        return
+    limit = await _limit(rt, "image_count_total", owner)
+    if limit < 0:
         return
     used = await _scalar(conn, select(func.count()).select_from(t.image).where(
         t.image.c.owner == owner))
@@ -44,8 +66,10 @@ async def check_count(rt: Runtime, conn: AsyncConnection, owner: str | None) -> 
 
 
 async def check_uploading(rt: Runtime, conn: AsyncConnection, owner: str | None) -> None:
-    limit = _limit(rt, "image_count_uploading")
-    if limit < 0 or owner is None:
+    if owner is None:
+        return
+    limit = await _limit(rt, "image_count_uploading", owner)
+    if limit < 0:
         return
     used = await _scalar(conn, select(func.count()).select_from(t.image).where(
         t.image.c.owner == owner, t.image.c.status.in_([str(s) for s in IN_PROGRESS])))
@@ -64,8 +88,10 @@ async def stage_room(rt: Runtime, conn: AsyncConnection, owner: str | None) -> i
 
 async def _room(rt: Runtime, conn: AsyncConnection, owner: str | None, name: str,
                 column: object) -> int | None:
-    limit = _limit(rt, name)
-    if limit < 0 or owner is None:
+    if owner is None:
+        return None
+    limit = await _limit(rt, name, owner)
+    if limit < 0:
         return None
     used = await _scalar(conn, select(func.coalesce(func.sum(column), 0)).where(
         t.image.c.owner == owner))
