@@ -193,3 +193,33 @@ async def test_concurrent_ensure_provider_and_name_clash(rt: Runtime) -> None:
     with pytest.raises(Conflict) as err:
         await placement.ensure_provider(rt, uuid=new(), name=f"same-{rp[:8]}", inventories=inv)
     assert err.value.details["code"] == "placement.duplicate_name"
+
+
+async def test_concurrent_two_provider_claims_and_inventory_changes(rt: Runtime) -> None:
+    room = {"VCPU": {"total": 10, "reserved": 0, "allocation_ratio": 1.0}}
+    a, b = await host(rt, room), await host(rt, room)
+
+    async def one(i: int) -> bool:
+        pair = {a: {"VCPU": 1}, b: {"VCPU": 1}}
+        if i % 2:
+            pair = dict(reversed(list(pair.items())))
+        try:
+            await placement.claim(rt, new(), pair, project_id="p3", user_id="u")
+        except Conflict:
+            return False
+        return True
+
+    async def shrink() -> None:
+        try:
+            await placement.ensure_provider(rt, uuid=a, name=f"host-{a[:8]}", inventories={
+                "VCPU": {"total": 6, "reserved": 0, "allocation_ratio": 1.0}})
+        except Conflict as err:
+            assert err.details["code"] == "placement.inventory.inuse"
+
+    results = await asyncio.gather(*(one(i) for i in range(30)), shrink())
+    won = sum(1 for r in results if r is True)
+    summaries = await placement.provider_summaries(rt, [a, b])
+    assert summaries[b]["VCPU"]["used"] == won
+    assert summaries[a]["VCPU"]["used"] == won
+    assert won <= summaries[a]["VCPU"]["capacity"]
+    assert won in (6, 10)
