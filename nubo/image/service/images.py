@@ -115,7 +115,8 @@ async def list_images(rt: Runtime, ctx: RequestContext, filters: Mapping[str, st
         raise BadRequest(f"Invalid visibility value: {visibility}")
     if member_status not in ("pending", "accepted", "rejected", "all"):
         raise BadRequest(f"Invalid status value: {member_status}")
-    rows = await _candidates(rt, ctx, visibility, member_status)
+    rows = await _candidates(rt, ctx, visibility, member_status,
+                             listing.equalities(filters))
     images = [render(r) for r in rows]
     tests = listing.predicates(filters)
     tags = _tags(filters)
@@ -135,13 +136,13 @@ def _tags(filters: Mapping[str, str]) -> list[str]:
 
 
 async def _candidates(rt: Runtime, ctx: RequestContext, visibility: str | None,
-                      member_status: str) -> list[dict[str, Any]]:
+                      member_status: str, equal: Mapping[str, Any]) -> list[dict[str, Any]]:
     project = ctx.project_id or ""
     image, member = t.image, t.image_member
     shared_with_me = select(member.c.image_id).where(member.c.member_id == project)
     if member_status != "all":
         shared_with_me = shared_with_me.where(member.c.status == member_status)
-    query = select(image)
+    query = select(image).where(*(image.c[k] == v for k, v in equal.items()))
     if visibility in (None, "all"):
         if not is_admin(rt, ctx):
             clauses = [image.c.owner == project, image.c.visibility == "public",

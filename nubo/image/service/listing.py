@@ -171,6 +171,27 @@ def _size_bound(key: str, bound: int) -> Predicate:
     return lambda image: image.get("size") is not None and image["size"] <= bound
 
 
+# filters the database can apply itself when they are plain equalities
+INDEXABLE = ("id", "name", "status", "disk_format", "container_format", "owner")
+
+
+def equalities(filters: Mapping[str, str]) -> dict[str, Any]:
+    """The plain ``key=value`` filters on columns, for the query to narrow the rows
+    (the predicates still decide); values with an operator prefix are left out."""
+    out: dict[str, Any] = {}
+    for key in (*INDEXABLE, *BOOLEANS):
+        raw = filters.get(key)
+        if raw is None or raw.partition(":")[0] in OPERATORS:
+            continue
+        if key in BOOLEANS:
+            out[key] = _bool(key, raw)
+        else:
+            out[key] = raw
+    if "os_hidden" not in filters:
+        out["os_hidden"] = False
+    return out
+
+
 def has_tags(image: Mapping[str, Any], tags: list[str]) -> bool:
     return all(tag in image.get("tags", ()) for tag in tags)
 

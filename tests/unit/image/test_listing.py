@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from nubo.core.errors import BadRequest
-from nubo.image.service.listing import page, parse_sort, predicates, sort_images
+from nubo.image.service.listing import (
+    equalities,
+    page,
+    parse_sort,
+    predicates,
+    sort_images,
+)
 
 
 def _img(name: str, size: int | None, created: str, **extra: Any) -> dict[str, Any]:
@@ -61,3 +67,11 @@ def test_markers() -> None:
     assert page(list(IMAGES), "id-b", 5) == ([IMAGES[2]], False)
     with pytest.raises(BadRequest):
         page(list(IMAGES), "id-z", 1)
+
+
+def test_equalities_for_the_query() -> None:
+    assert equalities({"name": "in:a,b", "status": "active", "protected": "true",
+                       "colour": "red", "size_min": "3"}) == {
+        "status": "active", "protected": True, "os_hidden": False}
+    assert equalities({"os_hidden": "true", "name": "x:y"}) == {"os_hidden": True,
+                                                                 "name": "x:y"}
