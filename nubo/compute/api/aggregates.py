@@ -72,8 +72,10 @@ async def show_aggregate(req: ApiRequest) -> Reply:
 
 def _id(req: ApiRequest) -> str:
     raw = req.params["aggregate_id"]
-    if not raw.isdigit():
-        raise BadRequest(f"Invalid aggregate id {raw!r}: an integer is required.")
+    try:
+        int(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid aggregate id {raw!r}: an integer is required.") from None
     return raw
 
 

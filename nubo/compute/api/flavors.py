@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from starlette.responses import Response
+
 from nubo.compute.api import paging
 from nubo.compute.api import validation as v
 from nubo.compute.service import extra_specs, flavors
@@ -228,11 +230,11 @@ async def update_extra_spec(req: ApiRequest) -> Reply:
     return values
 
 
-@router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}", status=202, target=FLAVOR)
+@router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}", status=200, target=FLAVOR)
 async def delete_extra_spec(req: ApiRequest) -> Reply:
     req.authorize("os_compute_api:os-flavor-extra-specs:delete", _target(req))
     await flavors.delete_extra_spec(req.rt, req.params["flavor_id"], req.params["key"])
-    return None
+    return Response(status_code=200)
 
 
 # --- os-flavor-access --------------------------------------------------------------

@@ -10,7 +10,7 @@ from nubo.compute.service import usage
 from nubo.compute.service.usage import ProjectUsage
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.db.base import utcnow
-from nubo.core.errors import BadRequest
+from nubo.core.errors import BadRequest, NotFound
 
 router = Router()
 FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f",
@@ -90,6 +90,12 @@ async def list_usage(req: ApiRequest) -> Reply:
     if links:
         out["tenant_usages_links"] = links
     return out
+
+
+@router.get("/v2.1/os-simple-tenant-usage/")
+async def show_usage_without_project(req: ApiRequest) -> Reply:
+    """An empty project id is no project (and not the list, as a redirect would make it)."""
+    raise NotFound("The resource could not be found.")
 
 
 @router.get("/v2.1/os-simple-tenant-usage/{project_id}")

@@ -10,6 +10,9 @@ from typing import Any
 from nubo.core.errors import BadRequest
 
 INT_MAX = 2**31 - 1
+# the strings oslo strutils.bool_from_string(strict=True) accepts
+TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
+FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
 # printable, no leading or trailing whitespace (Nova's parameter_types.name)
 NAME = re.compile(r"^(?!\s)[^\x00-\x1f\x7f]*(?<!\s)$")
 
@@ -60,7 +63,6 @@ def string(field: str, value: Any, *, min_length: int = 1, max_length: int = 255
 def boolean(field: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no",
-                                                    "on", "off"):
-        return value.lower() in ("true", "1", "yes", "on")
+    if isinstance(value, str) and value.strip().lower() in TRUE | FALSE:
+        return value.strip().lower() in TRUE
     raise invalid(field, value, f"{value!r} is not of type 'boolean'")

@@ -61,7 +61,7 @@ async def list_aggregates(rt: Runtime) -> list[Aggregate]:
 
 async def _get(conn: AsyncConnection, aggregate_id: int | str) -> Aggregate:
     key = str(aggregate_id)
-    where = A.c.id == int(key) if key.isdigit() else A.c.uuid == key
+    where = A.c.id == int(key) if key.lstrip("-").isdigit() else A.c.uuid == key
     rows = list(await conn.execute(select(A).where(where)))
     if not rows:
         raise NotFound(f"Aggregate {aggregate_id} could not be found.")

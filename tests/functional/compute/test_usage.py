@@ -54,6 +54,7 @@ def test_empty_period_and_bad_times(make_user: Any) -> None:
           "badRequest")
     fault(user.get(f"/os-simple-tenant-usage/{user.project_id}",
                    params={"start": "yesterday"}), 400, "badRequest")
+    fault(user.get("/os-simple-tenant-usage/"), 404, "itemNotFound")
 
 
 def test_paging_at_2_40(make_user: Any, image_id: str) -> None:
