@@ -74,4 +74,4 @@ STANDARD_CLASSES = frozenset(RESOURCE_CLASSES)
 
 
 def is_custom(name: str) -> bool:
-    return bool(CUSTOM_NAME.match(name))
+    return len(name) <= 255 and bool(CUSTOM_NAME.match(name))

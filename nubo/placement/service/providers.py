@@ -97,7 +97,7 @@ class ProviderFilter:
             return False
         if not self.required.matches(s.traits):
             return False
-        return all(s.free(rc) >= amount for rc, amount in self.resources.items())
+        return s.can_hold(self.resources)
 
 
 async def list_providers(rt: Runtime, f: ProviderFilter) -> list[dict[str, Any]]:

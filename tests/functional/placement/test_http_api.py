@@ -279,6 +279,8 @@ def test_resource_classes_and_traits(placement: Placement) -> None:
     assert trait in listed["traits"]
     assert "COMPUTE_NODE" in placement.call("GET", "/traits").json()["traits"]
     assert placement.call("PUT", "/traits/NOT_CUSTOM").status_code == 400
+    assert placement.call("PUT", "/traits/CUSTOM_" + "X" * 300).status_code == 400
+    assert placement.call("PUT", "/resource_classes/CUSTOM_" + "X" * 300).status_code == 400
     assert placement.call("DELETE", "/traits/COMPUTE_NODE").status_code == 400
     assert placement.call("DELETE", f"/traits/{trait}").status_code == 204
 
@@ -330,6 +332,12 @@ def test_provider_list_filters(placement: Placement, cleanup: list[str]) -> None
         return {p["uuid"] for p in r.json()["resource_providers"]} & pair
 
     assert listed(resources="VCPU:4") == {big["uuid"]}
+    r = placement.call("PUT", f"/resource_providers/{big['uuid']}/inventories/VCPU",
+                       {"resource_provider_generation": 1 + big["generation"], "total": 16,
+                        "max_unit": 2})
+    assert r.status_code == 200, r.text
+    assert listed(resources="VCPU:4") == set()
+    assert listed(resources="VCPU:2") == {big["uuid"], small["uuid"]}
     assert listed(required="HW_CPU_X86_AVX2") == {big["uuid"]}
     assert listed(required="!HW_CPU_X86_AVX2") == {small["uuid"]}
     assert listed(member_of=f"in:{agg},{new()}") == {small["uuid"]}
