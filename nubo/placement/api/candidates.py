@@ -73,7 +73,7 @@ async def parse(req: ApiRequest) -> Request:
     if not suffixes:
         raise bad("At least one resources query parameter is required.")
     groups = [await _group(req, s) for s in sorted(suffixes, key=lambda s: (s != "", s))]
-    request = Request(groups)
+    request = Request(groups, spread=req.at_least("1.29"))
     numbered = [g for g in groups if g.suffix]
     policy = bodies.one(req, "group_policy")
     if len(numbered) > 1 and policy is None:

@@ -1,9 +1,12 @@
 """Allocation candidates: where a request (one or more groups of resources) fits.
 
-Each group is satisfied by one provider (the unnumbered group and every
-numbered group ``resourcesN``); all providers of one candidate share a tree,
-and ``group_policy=isolate`` keeps numbered groups on distinct providers.
-Sharing providers and spreading one group over a tree are not modelled.
+Each numbered group (``resourcesN``) is satisfied by one provider. The
+unnumbered group is too, unless ``spread`` (Placement 1.29, nested providers):
+then each of its resource classes may come from a different provider of the
+tree, and its required traits may be on any provider it uses. All providers of
+one candidate share a tree; ``group_policy=isolate`` keeps the numbered groups
+on distinct providers. Sharing providers (``MISC_SHARES_VIA_AGGREGATE``) are
+not modelled.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class Request:
     root_required: TraitQuery = field(default_factory=TraitQuery)
     # lists of group suffixes whose providers must share a subtree
     same_subtree: list[list[str]] = field(default_factory=list)
+    # the unnumbered group may spread over the providers of a tree (1.29)
+    spread: bool = False
 
 
 @dataclass
@@ -112,31 +117,54 @@ def _same_subtree(states: Mapping[str, ProviderState], found: Found, names: list
     return any(all(top in line for line in lines.values()) for top in rps)
 
 
+# one way to satisfy a group: (provider uuid, resource class, amount) triples
+Option = tuple[tuple[str, str, int], ...]
+
+
+def _options(members: Sequence[ProviderState], g: Group, spread: bool) -> list[Option]:
+    if not spread or g.suffix or len(g.resources) < 2:
+        return [tuple((s.uuid, rc, n) for rc, n in g.resources.items())
+                for s in members if g.admits(s)]
+    by_uuid = {s.uuid: s for s in members}
+    per_class = [[(s.uuid, rc, n) for s in members
+                  if s.can_hold({rc: n}) and not g.traits.forbidden & s.traits
+                  and (not g.member_of or g.member_of.matches(s.aggregates))]
+                 for rc, n in g.resources.items()]
+    out: list[Option] = []
+    for pick in itertools.islice(itertools.product(*per_class), MAX_COMBINATIONS):
+        traits = set().union(*(by_uuid[uuid].traits for uuid, _, _ in pick))
+        if g.traits.matches(traits):
+            out.append(pick)
+    return out
+
+
 def _in_tree(members: Sequence[ProviderState], request: Request) -> Iterable[Found]:
-    options = [[s for s in members if g.admits(s)] for g in request.groups]
+    options = [_options(members, g, request.spread) for g in request.groups]
     if any(not o for o in options):
         return []
+    by_uuid = {s.uuid: s for s in members}
     out: list[Found] = []
     for combo in itertools.islice(itertools.product(*options), MAX_COMBINATIONS):
-        numbered = [s.uuid for s, g in zip(combo, request.groups, strict=True) if g.suffix]
+        numbered = [opt[0][0] for opt, g in zip(combo, request.groups, strict=True) if g.suffix]
         if request.isolate and len(set(numbered)) != len(numbered):
             continue
-        found = _combine(combo, request.groups)
+        found = _combine(by_uuid, combo, request.groups)
         if found is not None and found not in out:
             out.append(found)
     return out
 
 
-def _combine(combo: Sequence[ProviderState], groups: Sequence[Group]) -> Found | None:
+def _combine(by_uuid: Mapping[str, ProviderState], combo: Sequence[Option],
+             groups: Sequence[Group]) -> Found | None:
     """Merge the groups' resources per provider; None when the sum no longer fits."""
     allocations: dict[str, dict[str, int]] = {}
     mappings: dict[str, list[str]] = {}
-    by_uuid = {s.uuid: s for s in combo}
-    for s, g in zip(combo, groups, strict=True):
-        merged = allocations.setdefault(s.uuid, {})
-        for rc, amount in g.resources.items():
+    for option, g in zip(combo, groups, strict=True):
+        for uuid, rc, amount in option:
+            merged = allocations.setdefault(uuid, {})
             merged[rc] = merged.get(rc, 0) + amount
-        mappings.setdefault(g.suffix, []).append(s.uuid)
+            if uuid not in mappings.setdefault(g.suffix, []):
+                mappings[g.suffix].append(uuid)
     for rp, resources in allocations.items():
         if not by_uuid[rp].can_hold(resources):
             return None

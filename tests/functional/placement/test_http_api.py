@@ -351,3 +351,22 @@ def test_provider_list_filters(placement: Placement, cleanup: list[str]) -> None
     assert r.status_code == 400
     r = placement.call("GET", "/resource_providers", params={"uuid": "not-a-uuid"})
     assert r.status_code == 400
+
+
+def test_nested_candidates_from_1_29(placement: Placement, cleanup: list[str]) -> None:
+    root = placement.provider(inventories={"VCPU": {"total": 4}})
+    gpu = placement.provider(parent_provider_uuid=root["uuid"],
+                             inventories={"VGPU": {"total": 1}})
+    cleanup.extend([gpu["uuid"], root["uuid"]])
+    params = {"resources": "VCPU:1,VGPU:1", "in_tree": root["uuid"]}
+    r = placement.call("GET", "/allocation_candidates", params=params, version="1.28")
+    assert r.status_code == 400  # in_tree needs 1.31
+    params_old = {"resources": "VCPU:1,VGPU:1"}
+    old = placement.call("GET", "/allocation_candidates", params=params_old, version="1.28")
+    assert all(root["uuid"] not in a["allocations"] for a in old.json()["allocation_requests"])
+    body = placement.call("GET", "/allocation_candidates", params=params).json()
+    assert body["allocation_requests"] == [{
+        "allocations": {root["uuid"]: {"resources": {"VCPU": 1}},
+                        gpu["uuid"]: {"resources": {"VGPU": 1}}},
+        "mappings": {"": [root["uuid"], gpu["uuid"]]}}]
+    assert body["provider_summaries"][gpu["uuid"]]["parent_provider_uuid"] == root["uuid"]

@@ -76,3 +76,21 @@ def test_root_required() -> None:
     assert rps(solve(states, req)) == [{"gpu1"}, {"gpu2"}]
     req.root_required = TraitQuery(forbidden={"COMPUTE_NODE"})
     assert rps(solve(states, req)) == []
+
+
+def test_unnumbered_group_spreads_over_a_tree_only_when_asked() -> None:
+    states = world()
+    states["gpu1"].traits = {"CUSTOM_GPU_FAST"}
+    request = Request([Group({"VCPU": 1, "VGPU": 1})])
+    assert rps(solve(states, request)) == []
+    request.spread = True
+    found = solve(states, request).requests
+    assert [f.allocations for f in found] == [
+        {"host": {"VCPU": 1}, "gpu1": {"VGPU": 1}}, {"host": {"VCPU": 1}, "gpu2": {"VGPU": 1}}]
+    assert found[0].mappings == {"": ["host", "gpu1"]}
+    fast = Request([Group({"VCPU": 1, "VGPU": 1}, TraitQuery([frozenset({"CUSTOM_GPU_FAST"})]))],
+                   spread=True)
+    assert rps(solve(states, fast)) == [{"host", "gpu1"}]
+    slow = Request([Group({"VCPU": 1, "VGPU": 1}, TraitQuery(forbidden={"CUSTOM_GPU_FAST"}))],
+                   spread=True)
+    assert rps(solve(states, slow)) == [{"host", "gpu2"}]
