@@ -26,7 +26,12 @@ from nubo.compute.scheduler import NoValidHost, select_destinations
 from nubo.compute.scheduler.model import HostState, resources_of
 from nubo.compute.service import instance_actions, instances, quotas
 from nubo.compute.service import server_groups as groups
-from nubo.compute.service.servers import BUILD_TOPIC, agent_topic, quota_deltas
+from nubo.compute.service.servers import (
+    BUILD_TOPIC,
+    SCHEDULE_EVENT,
+    agent_topic,
+    quota_deltas,
+)
 from nubo.compute.states import PowerState, TaskState, VmState
 from nubo.compute.tables import request_specs
 from nubo.core.bus.base import Envelope, Subscription
@@ -37,7 +42,6 @@ from nubo.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 QUEUE = "compute-conductor"
-SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
 BUILD_EVENT = "compute_build_and_run_instance"
 SNAPSHOT_RETRIES = 3
 

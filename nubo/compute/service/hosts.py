@@ -90,7 +90,7 @@ async def heartbeat(rt: Runtime, service_id: int) -> None:
     now = utcnow()
     async with rt.db.transaction() as tx:
         await tx.execute(update(services).where(services.c.id == service_id).values(
-            last_seen_up=now, report_count=services.c.report_count + 1))
+            last_seen_up=now, updated_at=now, report_count=services.c.report_count + 1))
 
 
 async def register_node(rt: Runtime, service: Mapping[str, Any], node: str,

@@ -28,6 +28,7 @@ from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 
 BUILD_TOPIC = "compute.instance.build"
+SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
 
 
 @dataclass
@@ -231,6 +232,7 @@ async def _write_instance(tx: Tx, rt: Runtime, ctx: RequestContext, req: BuildRe
     await tx.execute(insert(request_specs).values(instance_uuid=uuid, spec=spec, attempts=0))
     await instance_actions.start_action(tx, uuid, "create", request_id=request_id,
                                         user_id=ctx.user_id, project_id=ctx.project_id)
+    await instance_actions.start_event(tx, uuid, SCHEDULE_EVENT, action="create")
     notifications.emit(tx, "compute.instance.create.start", row)
     return row
 
@@ -265,6 +267,8 @@ async def delete_server(rt: Runtime, ctx: RequestContext, uuid: str, *,
         await instance_actions.start_action(tx, uuid, "delete", request_id=request_id,
                                             user_id=ctx.user_id, project_id=ctx.project_id)
         await instances.set_fields(tx, uuid, task_state=TaskState.DELETING.value)
+        await instance_actions.start_event(tx, uuid, "compute_terminate_instance",
+                                           host=server["host"], action="delete")
         notifications.emit(tx, "compute.instance.delete.start", server)
         host = server["host"]
         service = await hosts.get_service(rt, host) if host else None
