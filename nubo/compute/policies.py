@@ -107,3 +107,19 @@ DEFAULTS.update({
     "os_compute_api:os-instance-actions:events:details": _ADMIN,
     "os_compute_api:os-server-external-events:create": _ADMIN + " or role:service",
 })
+
+# --- actions: server actions, metadata, tags, migrations ---
+DEFAULTS.update({
+    "os_compute_api:servers:stop": _MEMBER,
+    "os_compute_api:servers:start": _MEMBER,
+    "os_compute_api:servers:reboot": _MEMBER,
+    "os_compute_api:os-pause-server:pause": _MEMBER,
+    "os_compute_api:os-pause-server:unpause": _MEMBER,
+    "os_compute_api:os-suspend-server:suspend": _MEMBER,
+    "os_compute_api:os-suspend-server:resume": _MEMBER,
+    "os_compute_api:os-lock-server:lock": _MEMBER,
+    "os_compute_api:os-lock-server:unlock": _MEMBER,
+    "os_compute_api:os-lock-server:unlock:unlock_override": _ADMIN,
+    "os_compute_api:os-admin-actions:reset_state": _ADMIN,
+    "os_compute_api:os-console-output": _MEMBER,
+})

@@ -154,6 +154,26 @@ ALLOWED: dict[str, frozenset[VmState]] = {
     "resume": frozenset({VmState.SUSPENDED}),
     "lock": frozenset(VmState),
     "unlock": frozenset(VmState),
+    # server actions (actions helper), with the vm_states Nova allows them from
+    "trigger_crash_dump": frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.RESCUED,
+                                     VmState.RESIZED, VmState.ERROR}),
+    "changePassword": frozenset({VmState.ACTIVE}),
+    "createImage": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED,
+                              VmState.SUSPENDED}),
+    "createBackup": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED,
+                               VmState.SUSPENDED}),
+    "resize": frozenset({VmState.ACTIVE, VmState.STOPPED}),
+    "migrate": frozenset({VmState.ACTIVE, VmState.STOPPED}),
+    "confirmResize": frozenset({VmState.RESIZED}),
+    "revertResize": frozenset({VmState.RESIZED}),
+    "shelve": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED,
+                         VmState.SUSPENDED}),
+    "shelveOffload": frozenset({VmState.SHELVED}),
+    "unshelve": frozenset({VmState.SHELVED, VmState.SHELVED_OFFLOADED}),
+    "rescue": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
+    "unrescue": frozenset({VmState.RESCUED}),
+    "rebuild": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
+    "restore": frozenset({VmState.SOFT_DELETED}),
 }
 # tasks during which an operation is still allowed (others: 409)
 ALLOWED_DURING_TASK: dict[str, frozenset[TaskState | None]] = {

@@ -138,3 +138,8 @@ async def destroy(agent: ComputeAgent, instance: dict[str, Any],
 
 register("spawn", spawn)
 register("destroy", destroy)
+
+# the server actions' operations (stop, start, reboot, ...: nubo/compute/agent/actions.py)
+from nubo.compute.agent import actions as _server_actions  # noqa: E402
+
+_server_actions.register_all()

@@ -13,6 +13,7 @@ from nubo.compute.api import (
     keypairs,
     limits,
     quotas,
+    server_actions,
     server_groups,
     servers,
     services,
@@ -32,8 +33,13 @@ CORE = [servers.router, services.router, hypervisors.router, availability_zones.
         hosts.router, instance_actions.router, external_events.router]
 
 
+# server actions, metadata, tags, migrations (actions helper)
+ACTIONS = [server_actions.router]
+
+
 def service_app() -> ServiceApp:
     return ServiceApp(
-        name="compute", prefix="/compute", routers=[versions.router, *RESOURCES, *CORE], fault=nova_fault,
+        name="compute", prefix="/compute",
+        routers=[versions.router, *RESOURCES, *CORE, *ACTIONS], fault=nova_fault,
         microversions=MICROVERSIONS,
     )

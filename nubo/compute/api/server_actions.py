@@ -1,0 +1,156 @@
+"""``POST /servers/{id}/action``: the server actions, registered into the
+dispatcher of ``api/servers.py`` (which has already checked that the caller can
+see the server: another project's server is 404 before any of these run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nubo.compute.agent.actions import local_driver
+from nubo.compute.api import validation as v
+from nubo.compute.api.servers import register_action
+from nubo.compute.service import actions
+from nubo.compute.states import VmState
+from nubo.core.api.routing import ApiRequest, Reply, Router
+from nubo.core.errors import BadRequest, Conflict
+
+router = Router()     # the actions need no routes of their own; see register_action
+
+
+def authorize(req: ApiRequest, rule: str, server: dict[str, Any]) -> None:
+    req.authorize(rule, {"project_id": server["project_id"], "user_id": server["user_id"]})
+
+
+def no_args(name: str, args: Any) -> None:
+    if args not in (None, {}):
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {args}. "
+                         f"{args!r} is not of type 'null'")
+
+
+def power_action(name: str, rule: str, agent_action: str | None = None) -> Any:
+    async def handler(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+        authorize(req, rule, server)
+        await actions.begin_action(req.rt, req.ctx, server["uuid"], agent_action or name,
+                                   request_id=req.request_id, op=name)
+        return None
+    return handler
+
+
+for _api_name, _op, _rule in (
+    ("os-stop", "stop", "os_compute_api:servers:stop"),
+    ("os-start", "start", "os_compute_api:servers:start"),
+    ("pause", "pause", "os_compute_api:os-pause-server:pause"),
+    ("unpause", "unpause", "os_compute_api:os-pause-server:unpause"),
+    ("suspend", "suspend", "os_compute_api:os-suspend-server:suspend"),
+    ("resume", "resume", "os_compute_api:os-suspend-server:resume"),
+):
+    register_action(_api_name, power_action(_op, _rule))
+
+
+async def reboot(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not isinstance(args, dict) or "type" not in args:
+        raise BadRequest("Invalid input for field/attribute reboot. Value: "
+                         f"{args}. 'type' is a required property")
+    v.only(args, {"type"}, "reboot")
+    kind = args["type"]
+    if kind not in ("HARD", "Hard", "hard", "SOFT", "Soft", "soft"):
+        raise v.invalid("type", kind, f"{kind!r} is not one of ['HARD', 'Hard', 'hard', "
+                                      "'SOFT', 'Soft', 'soft']")
+    authorize(req, "os_compute_api:servers:reboot", server)
+    hard = kind.upper() == "HARD"
+    if not hard and server["vm_state"] != VmState.ACTIVE.value:
+        raise Conflict(f"Cannot 'reboot' instance {server['uuid']} while it is in vm_state "
+                       f"{server['vm_state']}")
+    await actions.begin_action(req.rt, req.ctx, server["uuid"],
+                               "reboot_hard" if hard else "reboot",
+                               request_id=req.request_id, op="reboot")
+    return None
+
+
+register_action("reboot", reboot)
+
+
+# ----------------------------------------------------------- lock / unlock
+
+
+async def lock(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    reason = None
+    if req.at_least("2.73") and isinstance(args, dict):
+        v.only(args, {"locked_reason"}, "lock")
+        if "locked_reason" in args:
+            reason = v.string("locked_reason", args["locked_reason"], min_length=0,
+                              max_length=255, name_chars=False)
+    else:
+        no_args("lock", args)
+    authorize(req, "os_compute_api:os-lock-server:lock", server)
+    await actions.lock_server(req.rt, req.ctx, server["uuid"], request_id=req.request_id,
+                              reason=reason)
+    return None
+
+
+async def unlock(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("unlock", args)
+    authorize(req, "os_compute_api:os-lock-server:unlock", server)
+    if server["locked"] and server["locked_by"] == "admin" and \
+            req.ctx.project_id == server["project_id"]:
+        # the owner cannot undo an admin's lock without the override
+        authorize(req, "os_compute_api:os-lock-server:unlock:unlock_override", server)
+    await actions.unlock_server(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return None
+
+
+register_action("lock", lock)
+register_action("unlock", unlock)
+
+
+# ------------------------------------------------------------ admin actions
+
+
+async def reset_state(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not isinstance(args, dict) or "state" not in args:
+        raise BadRequest("Invalid input for field/attribute os-resetState. Value: "
+                         f"{args}. 'state' is a required property")
+    v.only(args, {"state"}, "os-resetState")
+    authorize(req, "os_compute_api:os-admin-actions:reset_state", server)
+    await actions.reset_state(req.rt, req.ctx, server["uuid"], str(args["state"]),
+                              request_id=req.request_id)
+    return None
+
+
+register_action("os-resetState", reset_state)
+
+
+# ----------------------------------------------------------- console output
+
+
+def _length(args: Any) -> int | None:
+    if args is None:
+        return None
+    if not isinstance(args, dict):
+        raise BadRequest(f"Invalid input for field/attribute os-getConsoleOutput. Value: "
+                         f"{args}. {args!r} is not of type 'object'")
+    v.only(args, {"length"}, "os-getConsoleOutput")
+    raw = args.get("length")
+    if raw is None:
+        return None
+    length = v.integer("length", raw, minimum=-1)
+    return None if length == -1 else length
+
+
+async def console_output(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    length = _length(args)
+    authorize(req, "os_compute_api:os-console-output", server)
+    driver = local_driver(req.rt, server["host"]) if server["host"] else None
+    if driver is None or server["vm_state"] not in (VmState.ACTIVE.value,
+                                                    VmState.STOPPED.value,
+                                                    VmState.PAUSED.value,
+                                                    VmState.RESCUED.value):
+        raise Conflict(f"Instance {server['uuid']} is not ready")
+    text = await driver.get_console_output(server["uuid"])
+    if length is not None:
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[-length:]) if length else ""
+    return {"output": text}
+
+
+register_action("os-getConsoleOutput", console_output, status=200)
