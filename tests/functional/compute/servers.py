@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -77,5 +77,28 @@ def image_id(cloud: Cloud) -> str:
 
 @pytest.fixture
 def member(make_user: Callable[..., Nova]) -> Nova:
-    """A member of a fresh project."""
+    """A member of a fresh project (raw HTTP)."""
     return make_user("member")
+
+
+@pytest.fixture
+def member_conn(cloud: Cloud, admin_conn: Any) -> Iterator[Any]:
+    """An openstacksdk connection of a member of a fresh project."""
+    import openstack
+
+    suffix = uuid.uuid4().hex[:8]
+    project = admin_conn.identity.create_project(name=f"p-{suffix}", domain_id="default")
+    password = f"pw-{suffix}"
+    user = admin_conn.identity.create_user(name=f"u-{suffix}", password=password,
+                                           domain_id="default")
+    admin_conn.identity.assign_project_role_to_user(
+        project.id, user.id, admin_conn.identity.find_role("member").id)
+    conn = openstack.connect(auth_url=cloud.auth_url, username=user.name, password=password,
+                             project_id=project.id, user_domain_id="default",
+                             project_domain_id="default")
+    yield conn
+    for server in conn.compute.servers():
+        conn.compute.delete_server(server)
+        conn.compute.wait_for_delete(server, wait=30)
+    admin_conn.identity.delete_user(user.id)
+    admin_conn.identity.delete_project(project.id)

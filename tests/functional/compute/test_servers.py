@@ -57,6 +57,14 @@ def test_sdk_boot_show_list_delete(cloud: Cloud, image_id: str) -> None:
     assert conn.compute.find_server(server.id) is None
 
 
+def test_member_sdk_boot(member_conn: Any, image_id: str) -> None:
+    server = member_conn.compute.create_server(name="mine", image_id=image_id,
+                                               flavor_id=TINY_FLAVOR, networks="none")
+    server = member_conn.compute.wait_for_server(server, wait=30)
+    assert server.compute_host is None          # hidden from non-admins
+    assert [s.name for s in member_conn.compute.servers()] == ["mine"]
+
+
 def test_cli_server_create_wait_show_delete(cloud: Cloud, image_id: str) -> None:
     name = unique("cli")
     made = cloud.cli_json("server", "create", "--flavor", "m1.tiny", "--image", image_id,

@@ -135,3 +135,17 @@ def test_os_hosts_until_2_42(admin_nova: Nova) -> None:
     assert shown[0]["resource"]["cpu"] > 0
     fault(admin_nova.get("/os-hosts", version="2.43"), 404, "itemNotFound")
     fault(admin_nova.get("/os-hosts/nowhere", version="2.42"), 404, "itemNotFound")
+
+
+def test_server_on_a_down_host(admin_nova: Nova, image_id: str, enabled_again: None) -> None:
+    server = boot(admin_nova, image_id, availability_zone="nova:fake-host-2")
+    s2 = compute_service(admin_nova, "fake-host-2")
+    admin_nova.put(f"/os-services/{s2['id']}", {"forced_down": True}, version="2.53")
+    shown = admin_nova.get(f"/servers/{server['id']}", version="2.16").json()["server"]
+    assert shown["host_status"] == "DOWN"
+    # the agent cannot be reached: the delete is finished by the API at once
+    assert admin_nova.delete(f"/servers/{server['id']}").status_code == 204
+    fault(admin_nova.get(f"/servers/{server['id']}"), 404, "itemNotFound")
+    detail = admin_nova.get("/os-hypervisors/detail").json()["hypervisors"]
+    assert next(h for h in detail if h["hypervisor_hostname"] == "fake-host-2")[
+        "running_vms"] == 0
