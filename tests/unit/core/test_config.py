@@ -47,3 +47,12 @@ def test_bool_and_dict_values(tmp_path: Path) -> None:
     s = load_settings(f, environ={"NUBO_AUDIT__ENABLED": "no"})
     assert s.audit.enabled is False
     assert s.identity.domain_ldap == {"d1": {"url": "ldap://x"}}
+
+
+def test_dict_values_from_the_environment_are_json() -> None:
+    s = load_settings(environ={"NUBO_COMPUTE__FAKE_DELAYS": '{"spawn": 0.5}',
+                               "NUBO_COMPUTE__FAKE_FAIL_SPAWN_ON_HOSTS": "h1,h2"})
+    assert s.compute.fake_delays == {"spawn": 0.5}
+    assert s.compute.fake_fail_spawn_on_hosts == ["h1", "h2"]
+    with pytest.raises(ConfigError, match="fake_delays"):
+        load_settings(environ={"NUBO_COMPUTE__FAKE_DELAYS": "spawn=1"})
