@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from nubo.core.api.responses import JSONResponse
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.errors import BadRequest, NotFound
 from nubo.image.api import patch
 from nubo.image.service import images, listing
+from nubo.image.service.data import IMPORT_METHODS
+from nubo.image.service.records import STORE_ID
 
 router = Router()
 IMAGE = "service/image/image"
@@ -23,7 +26,11 @@ async def create_image(req: ApiRequest) -> Reply:
     body = await req.json()
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
-    return await images.create_image(req.rt, req.ctx, body)
+    image = await images.create_image(req.rt, req.ctx, body)
+    # as Glance: how the new image's data may arrive, and where it can be stored
+    return JSONResponse(image, status_code=201, headers={
+        "OpenStack-image-import-methods": ",".join(IMPORT_METHODS),
+        "OpenStack-image-store-ids": STORE_ID})
 
 
 def _limit(req: ApiRequest) -> int:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from tests.cloud import Cloud
-from tests.functional.image.conftest import qemu_img, unique
+from tests.functional.image.conftest import Caller, qemu_img, unique
 
 
 def test_sdk_image_lifecycle(cloud: Cloud, admin_conn: Any, tmp_path: Path) -> None:
@@ -62,3 +63,18 @@ def test_cli_image_commands(cloud: Cloud, tmp_path: Path) -> None:
     assert out.read_bytes() == disk.read_bytes()
     cloud.cli("image", "delete", name)
     assert name not in [i["Name"] for i in cloud.cli_json("image", "list")]
+
+
+def test_cli_image_create_with_import(cloud: Cloud, admin: Caller, tmp_path: Path) -> None:
+    """``--import`` stages the data and imports it with glance-direct."""
+    disk = qemu_img(tmp_path, "d.qcow2", "qcow2", "4M")
+    name = unique("imp")
+    cloud.cli("image", "create", "--import", "--disk-format", "qcow2", "--container-format",
+              "bare", "--file", str(disk), name)
+    found = admin.call("GET", f"/images?name={name}").json()["images"]
+    deadline = time.monotonic() + 30
+    while (shown := admin.show(found[0]["id"]))["status"] != "active":
+        assert time.monotonic() < deadline, shown["status"]
+        time.sleep(0.05)
+    assert shown["virtual_size"] == 4 * 1024 * 1024
+    assert admin.call("DELETE", f"/images/{shown['id']}").status_code == 204
