@@ -145,8 +145,11 @@ async def create_keypair(rt: Runtime, *, project_id: str, user_id: str, name: st
                          public_key: str, key_type: str) -> Keypair:
     """Store an imported (already validated) public key, within the key_pairs quota."""
     fp = fingerprint(public_key, key_type)
+    await quotas.ensure_usage_rows(rt, "", user_id, ("key_pairs",))
     try:
         async with rt.db.transaction() as tx:
+            # keypairs are counted per user: one creation at a time per user
+            await quotas.serialize(tx, "", user_id, "key_pairs")
             limits = await quotas.project_limits(tx.conn, rt, project_id, user_id)
             count = (await tx.execute(select(func.count()).select_from(K).where(
                 K.c.user_id == user_id))).scalar_one()

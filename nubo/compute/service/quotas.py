@@ -133,6 +133,12 @@ async def _locked_row(tx: Tx, project_id: str, user_id: str, resource: str) -> A
     return row
 
 
+async def serialize(tx: Tx, project_id: str, user_id: str, resource: str) -> None:
+    """Lock one usage row until the caller's transaction ends, so that checks of a
+    counted resource (count, compare, insert) by concurrent requests run one at a time."""
+    await _locked_row(tx, project_id, user_id, resource)
+
+
 async def _move(tx: Tx, project_id: str, user_id: str, resource: str, delta: int,
                 limit: int | None) -> None:
     """Add ``delta`` to one usage row, checking ``limit`` (None: no check)."""

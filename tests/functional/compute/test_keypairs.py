@@ -210,3 +210,18 @@ def test_key_pairs_quota(admin_nova: Nova, make_user: Any) -> None:
                                                        "public_key": ssh_key()[0]}}),
                 403, "forbidden")
     assert "too many key pairs" in msg
+
+
+def test_concurrent_creations_respect_the_quota(admin_nova: Nova, make_user: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = make_user()
+    assert admin_nova.put(f"/os-quota-sets/{user.project_id}",
+                          {"quota_set": {"key_pairs": 3}}).ok
+    keys = [ssh_key()[0] for _ in range(10)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda i: user.post("/os-keypairs", {"keypair": {
+            "name": f"k{i}", "public_key": keys[i]}}), range(10)))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] * 3 + [403] * 7, [r.text for r in results]
+    assert len(user.get("/os-keypairs").json()["keypairs"]) == 3
