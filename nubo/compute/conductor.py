@@ -170,8 +170,10 @@ async def fail_build(rt: Runtime, uuid: str, message: str, *, code: int = 500,
         inst = await instances.get(tx, uuid, deleted=True)
         if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value:
             return
+        # no host keeps it: a later delete is finished at once, without an agent
         await instances.set_fields(tx, uuid, vm_state=VmState.ERROR.value, task_state=None,
-                                   power_state=PowerState.NOSTATE.value, quota_held=False)
+                                   power_state=PowerState.NOSTATE.value, quota_held=False,
+                                   host=None, node=None)
         await instances.add_fault(tx, uuid, code=code, message=message, details=details,
                                   host=host)
         if inst["quota_held"]:
