@@ -244,7 +244,8 @@ def test_policy_refusals(admin_nova: Nova, make_user: Any) -> None:
 
 
 def test_reading_needs_a_reader_role(admin_conn: Any, make_user: Any) -> None:
-    """A role that implies no reader role reads no flavors, limits or quota defaults."""
+    """A role that implies no reader role reads no flavors, extra specs, limits, quotas,
+    server groups or usage."""
     role = admin_conn.identity.create_role(name=unique("observer"))
     try:
         user = make_user(role.name)
@@ -253,5 +254,10 @@ def test_reading_needs_a_reader_role(admin_conn: Any, make_user: Any) -> None:
         fault(user.get("/flavors/1"), 403, "forbidden")
         fault(user.get("/limits"), 403, "forbidden")
         fault(user.get(f"/os-quota-sets/{user.project_id}/defaults"), 403, "forbidden")
+        fault(user.get(f"/os-quota-sets/{user.project_id}"), 403, "forbidden")
+        fault(user.get("/flavors/1/os-extra_specs"), 403, "forbidden")
+        fault(user.get("/flavors/1/os-extra_specs/k"), 403, "forbidden")
+        fault(user.get("/os-server-groups"), 403, "forbidden")
+        fault(user.get(f"/os-simple-tenant-usage/{user.project_id}"), 403, "forbidden")
     finally:
         admin_conn.identity.delete_role(role)
