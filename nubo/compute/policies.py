@@ -123,3 +123,17 @@ DEFAULTS.update({
     "os_compute_api:os-admin-actions:reset_state": _ADMIN,
     "os_compute_api:os-console-output": _MEMBER,
 })
+DEFAULTS.update({
+    "os_compute_api:server-metadata:index": _READER,
+    "os_compute_api:server-metadata:show": _READER,
+    "os_compute_api:server-metadata:create": _MEMBER,
+    "os_compute_api:server-metadata:update_all": _MEMBER,
+    "os_compute_api:server-metadata:update": _MEMBER,
+    "os_compute_api:server-metadata:delete": _MEMBER,
+    "os_compute_api:os-server-tags:index": _READER,
+    "os_compute_api:os-server-tags:show": _READER,
+    "os_compute_api:os-server-tags:update": _MEMBER,
+    "os_compute_api:os-server-tags:update_all": _MEMBER,
+    "os_compute_api:os-server-tags:delete": _MEMBER,
+    "os_compute_api:os-server-tags:delete_all": _MEMBER,
+})

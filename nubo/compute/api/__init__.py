@@ -15,6 +15,8 @@ from nubo.compute.api import (
     quotas,
     server_actions,
     server_groups,
+    server_metadata,
+    server_tags,
     servers,
     services,
     usage,
@@ -34,7 +36,7 @@ CORE = [servers.router, services.router, hypervisors.router, availability_zones.
 
 
 # server actions, metadata, tags, migrations (actions helper)
-ACTIONS = [server_actions.router]
+ACTIONS = [server_actions.router, server_metadata.router, server_tags.router]
 
 
 def service_app() -> ServiceApp:
