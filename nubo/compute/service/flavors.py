@@ -55,7 +55,8 @@ SORT_KEYS = {"flavorid": F.c.flavorid, "id": F.c.id, "name": F.c.name,
              "memory_mb": F.c.memory_mb, "root_gb": F.c.root_gb, "vcpus": F.c.vcpus,
              "swap": F.c.swap, "ephemeral_gb": F.c.ephemeral_gb,
              "rxtx_factor": F.c.rxtx_factor, "is_public": F.c.is_public,
-             "disabled": F.c.disabled, "created_at": F.c.created_at}
+             "disabled": F.c.disabled, "created_at": F.c.created_at,
+             "updated_at": F.c.updated_at, "description": F.c.description}
 
 
 def is_admin(ctx: RequestContext) -> bool:
