@@ -8,7 +8,7 @@ behind HTTP later without touching the callers.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,36 @@ async def get_image(rt: Runtime, ctx: RequestContext, image_id: str) -> dict[str
     if image.get("status") != "active":
         raise BadRequest(f"Image {image_id} is not active.")
     return image
+
+
+async def create_image(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]
+                       ) -> dict[str, Any]:
+    """A queued image record, as ``POST /v2/images`` makes it (snapshots, backups)."""
+    image: dict[str, Any] = dict(await _module("nubo.image.service.images").create_image(
+        rt, ctx, dict(body)))
+    return image
+
+
+async def upload_image(rt: Runtime, ctx: RequestContext, image_id: str,
+                       chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+    """Stream an image's data in; the image (active) after."""
+    image: dict[str, Any] = dict(await _module("nubo.image.service.data").upload_image(
+        rt, ctx, image_id, chunks))
+    return image
+
+
+async def list_images(rt: Runtime, ctx: RequestContext, filters: Mapping[str, str]
+                      ) -> list[dict[str, Any]]:
+    found = await _module("nubo.image.service.images").list_images(rt, ctx, dict(filters))
+    return [dict(i) for i in found]
+
+
+async def delete_image(rt: Runtime, ctx: RequestContext, image_id: str) -> None:
+    """Delete an image; absent already is fine."""
+    try:
+        await _module("nubo.image.service.images").delete_image(rt, ctx, image_id)
+    except NotFound:
+        pass
 
 
 IMAGE_CORE_KEYS = frozenset({
@@ -81,6 +111,16 @@ async def claim(
     held); Conflict when they no longer fit (another claim got there first)."""
     await _placement().claim(rt, consumer, {provider_uuid: dict(resources)},
                              project_id=project_id, user_id=user_id)
+
+
+async def delete_provider(rt: Runtime, uuid: str) -> None:
+    """Remove a compute node's provider (idempotent; kept while it has allocations)."""
+    from nubo.core.errors import Conflict
+
+    try:
+        await _placement().delete_provider(rt, uuid)
+    except (NotFound, Conflict):
+        pass
 
 
 async def delete_allocations(rt: Runtime, consumer: str) -> None:

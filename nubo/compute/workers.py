@@ -60,7 +60,8 @@ async def _control_service(rt: Runtime, binary: str) -> None:
     while True:
         await asyncio.sleep(rt.settings.compute.report_interval)
         try:
-            await hosts.heartbeat(rt, service["id"])
+            if not await hosts.heartbeat(rt, service["id"]):
+                service = await hosts.register_service(rt, socket.gethostname(), binary)
         except Exception:
             log.exception("heartbeat of %s failed", binary)
 

@@ -49,11 +49,7 @@ class ComputeAgent:
 
     async def start(self) -> None:
         await self.driver.start()
-        self.service = await hosts.register_service(self.rt, self.host)
-        resources = self.driver.host_resources().as_dict()
-        self.node = await hosts.register_node(self.rt, self.service, self.host, resources)
-        await clients.ensure_provider(self.rt, uuid=self.node["uuid"], name=self.host,
-                                      inventories=self.inventories(resources))
+        await self.register()
         from nubo.compute import reconcile
 
         await reconcile.agent_start(self)
@@ -61,6 +57,14 @@ class ComputeAgent:
             agent_topic(self.host, "*"), self.on_message,
             queue=f"compute-agent-{self.host.replace('.', '_')}")
         self._heartbeat = asyncio.create_task(self._beat(), name=f"heartbeat-{self.host}")
+
+    async def register(self) -> None:
+        """Service, compute node and resource provider of this host (idempotent)."""
+        self.service = await hosts.register_service(self.rt, self.host)
+        resources = self.driver.host_resources().as_dict()
+        self.node = await hosts.register_node(self.rt, self.service, self.host, resources)
+        await clients.ensure_provider(self.rt, uuid=self.node["uuid"], name=self.host,
+                                      inventories=self.inventories(resources))
 
     async def stop(self) -> None:
         if self._heartbeat is not None:
@@ -87,7 +91,8 @@ class ComputeAgent:
         while True:
             await asyncio.sleep(self.rt.settings.compute.report_interval)
             try:
-                await hosts.heartbeat(self.rt, self.service["id"])
+                if not await hosts.heartbeat(self.rt, self.service["id"]):
+                    await self.register()       # deleted by an admin: come back
             except Exception:
                 log.exception("heartbeat of %s failed", self.host)
 

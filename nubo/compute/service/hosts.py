@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 
+from nubo.compute import clients
 from nubo.compute.tables import compute_nodes, instances, services
 from nubo.core.db.base import utcnow
 from nubo.core.errors import NotFound
@@ -86,11 +87,13 @@ async def register_service(rt: Runtime, host: str, binary: str = COMPUTE) -> dic
     return dict(row)
 
 
-async def heartbeat(rt: Runtime, service_id: int) -> None:
+async def heartbeat(rt: Runtime, service_id: int) -> bool:
+    """Record a report; False when the service row is gone (deleted by an admin)."""
     now = utcnow()
     async with rt.db.transaction() as tx:
-        await tx.execute(update(services).where(services.c.id == service_id).values(
+        result = await tx.execute(update(services).where(services.c.id == service_id).values(
             last_seen_up=now, updated_at=now, report_count=services.c.report_count + 1))
+    return bool(result.rowcount)
 
 
 async def register_node(rt: Runtime, service: Mapping[str, Any], node: str,
@@ -183,6 +186,10 @@ async def delete_service(rt: Runtime, service_uuid: str) -> dict[str, Any]:
                ).mappings().first()
         if row is None:
             raise NotFound(f"Service {service_uuid} could not be found.")
+        nodes = [n for (n,) in await tx.execute(select(compute_nodes.c.uuid).where(
+            compute_nodes.c.service_id == row["id"]))]
         await tx.execute(delete(compute_nodes).where(compute_nodes.c.service_id == row["id"]))
         await tx.execute(delete(services).where(services.c.id == row["id"]))
+    for uuid in nodes:
+        await clients.delete_provider(rt, uuid)
     return dict(row)

@@ -149,3 +149,13 @@ def test_server_on_a_down_host(admin_nova: Nova, image_id: str, enabled_again: N
     detail = admin_nova.get("/os-hypervisors/detail").json()["hypervisors"]
     assert next(h for h in detail if h["hypervisor_hostname"] == "fake-host-2")[
         "running_vms"] == 0
+
+
+def test_delete_a_service(admin_nova: Nova) -> None:
+    scheduler = services(admin_nova, binary="nova-scheduler")[0]
+    assert admin_nova.delete(f"/os-services/{scheduler['id']}",
+                             version="2.53").status_code == 204
+    assert services(admin_nova, binary="nova-scheduler") == []
+    fault(admin_nova.delete(f"/os-services/{scheduler['id']}", version="2.53"), 404,
+          "itemNotFound")
+    fault(admin_nova.delete("/os-services/not-a-number", version="2.52"), 400, "badRequest")
