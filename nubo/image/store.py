@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nubo.core.config import Settings
 
-CHUNK = 64 * 1024
+CHUNK = 1024 * 1024
 FLUSH_AT = 1024 * 1024
 
 
