@@ -60,15 +60,32 @@ def check(disk_format: str, info: dict[str, Any]) -> Inspection:
     return Inspection(detected, int(size) if isinstance(size, int) else None)
 
 
+# what one qemu-img run may use, as Nova and Glance limit it (a crafted image must not
+# exhaust the host): address space, CPU seconds, and wall-clock seconds
+QEMU_IMG_MEMORY = 1024 * 1024 * 1024
+QEMU_IMG_CPU_S = 30
+QEMU_IMG_TIMEOUT_S = 60
+
+
+# util-linux's prlimit sets the limits in the child (a preexec_fn is not safe in a
+# process with threads)
+LIMITED = ("prlimit", f"--as={QEMU_IMG_MEMORY}", f"--cpu={QEMU_IMG_CPU_S}", "--")
+
+
 async def qemu_img_info(path: Path) -> dict[str, Any]:
     """``qemu-img info --output=json`` of a file; BadRequest when qemu-img cannot read it."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            "qemu-img", "info", "--output=json", "--", str(path),
+            *LIMITED, "qemu-img", "info", "--output=json", "--", str(path),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     except FileNotFoundError as e:
-        raise RuntimeError("qemu-img is not installed (apt-get install qemu-utils)") from e
-    out, err = await proc.communicate()
+        raise RuntimeError("prlimit (util-linux) is not installed") from e
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), QEMU_IMG_TIMEOUT_S)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise InspectionFailed("Image data could not be inspected in time.") from None
     if proc.returncode != 0:
         reason = err.decode(errors="replace").strip().splitlines()[-1:] or ["unreadable"]
         raise InspectionFailed(f"Image data could not be inspected: {reason[0]}")
