@@ -10,7 +10,7 @@ from nubo.compute.api import validation as v
 from nubo.compute.service import aggregates
 from nubo.compute.service.aggregates import Aggregate
 from nubo.core.api.routing import ApiRequest, Reply, Router
-from nubo.core.errors import BadRequest
+from nubo.core.errors import BadRequest, NotFound
 
 router = Router()
 AGGREGATE = "service/compute/aggregate"
@@ -73,9 +73,11 @@ async def show_aggregate(req: ApiRequest) -> Reply:
 def _id(req: ApiRequest) -> str:
     raw = req.params["aggregate_id"]
     try:
-        int(raw)
+        number = int(raw)
     except ValueError:
         raise BadRequest(f"Invalid aggregate id {raw!r}: an integer is required.") from None
+    if not -(2**63) <= number < 2**63:
+        raise NotFound(f"Aggregate {raw} could not be found.")
     return raw
 
 

@@ -63,6 +63,7 @@ def test_bad_input_and_duplicates(admin_nova: Nova) -> None:
     fault(admin_nova.get("/os-aggregates/abc"), 400, "badRequest")
     fault(admin_nova.get("/os-aggregates/-1"), 404, "itemNotFound")
     fault(admin_nova.delete("/os-aggregates/-1"), 404, "itemNotFound")
+    fault(admin_nova.get(f"/os-aggregates/{10**20}"), 404, "itemNotFound")
     fault(_action(admin_nova, made, "bogus", {}), 400, "badRequest")
     fault(_action(admin_nova, made, "add_host", {"host": HOST, "x": 1}), 400, "badRequest")
     admin_nova.delete(f"/os-aggregates/{made['id']}")
