@@ -137,3 +137,7 @@ DEFAULTS.update({
     "os_compute_api:os-server-tags:delete": _MEMBER,
     "os_compute_api:os-server-tags:delete_all": _MEMBER,
 })
+DEFAULTS.update({
+    "os_compute_api:servers:create_image": _MEMBER,
+    "os_compute_api:os-create-backup": _MEMBER,
+})

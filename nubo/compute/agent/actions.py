@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nubo.compute.agent.driver import ComputeDriver, DriverError
-from nubo.compute.service import actions
+from nubo.compute.service import actions, snapshots
+from nubo.core.errors import NuboError
 from nubo.core.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -36,6 +37,24 @@ async def server_action(agent: ComputeAgent, instance: dict[str, Any],
                                 power_state=int(info.power_state))
 
 
+async def snapshot(agent: ComputeAgent, instance: dict[str, Any],
+                   payload: Mapping[str, Any]) -> None:
+    """Stream the driver's copy of the disk into the image made for it."""
+    uuid = instance["uuid"]
+    if instance["host"] != agent.host:
+        return
+    if not await snapshots.set_uploading(agent.rt, uuid, str(payload.get("kind"))):
+        return
+    try:
+        data = await agent.driver.snapshot(uuid)
+        await snapshots.upload(agent.rt, payload, data)
+    except NuboError as e:
+        log.warning("snapshot of %s on %s failed: %s", uuid, agent.host, e.message)
+        await snapshots.finish(agent.rt, uuid, payload, host=agent.host, error=e.message)
+        return
+    await snapshots.finish(agent.rt, uuid, payload, host=agent.host)
+
+
 def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:
     """The driver of ``host`` when its agent runs in this process."""
     from nubo.compute import workers
@@ -52,3 +71,4 @@ def register_all() -> None:
     from nubo.compute.agent.manager import register
 
     register(actions.AGENT_OP, server_action)
+    register(snapshots.AGENT_OP, snapshot)

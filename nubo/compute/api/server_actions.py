@@ -9,8 +9,9 @@ from typing import Any
 from nubo.compute.agent.actions import local_driver
 from nubo.compute.api import validation as v
 from nubo.compute.api.servers import register_action
-from nubo.compute.service import actions
+from nubo.compute.service import actions, snapshots
 from nubo.compute.states import VmState
+from nubo.core.api.responses import empty
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.errors import BadRequest, Conflict
 
@@ -154,3 +155,62 @@ async def console_output(req: ApiRequest, server: dict[str, Any], args: Any) -> 
 
 
 register_action("os-getConsoleOutput", console_output, status=200)
+
+
+# ------------------------------------------------------ createImage / createBackup
+
+
+def _image_reply(req: ApiRequest, image_id: str) -> Reply:
+    if req.at_least("2.45"):
+        return {"image_id": image_id}
+    location = f"{req.rt.settings.public_url}/image/v2/images/{image_id}"
+    return empty(202, {"Location": location})
+
+
+def _image_args(name: str, args: Any, required: set[str], allowed: set[str]
+                ) -> dict[str, Any]:
+    if not isinstance(args, dict):
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {args}. "
+                         f"{args!r} is not of type 'object'")
+    missing = sorted(required - set(args))
+    if missing:
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {args}. "
+                         f"'{missing[0]}' is a required property")
+    v.only(args, allowed, name)
+    v.string("name", args["name"], max_length=255)
+    meta = args.get("metadata", {})
+    if not isinstance(meta, dict) or not all(isinstance(x, str) and len(x) <= 255
+                                             for x in meta.values()):
+        raise v.invalid("metadata", meta, "metadata is an object of strings (at most 255 "
+                                          "characters)")
+    return args
+
+
+async def create_image(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    args = _image_args("createImage", args, {"name"}, {"name", "metadata"})
+    authorize(req, "os_compute_api:servers:create_image", server)
+    image_id = await snapshots.create_image(req.rt, req.ctx, server["uuid"],
+                                            name=args["name"],
+                                            metadata=args.get("metadata", {}),
+                                            request_id=req.request_id)
+    return _image_reply(req, image_id)
+
+
+async def create_backup(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    args = _image_args("createBackup", args, {"name", "backup_type", "rotation"},
+                       {"name", "backup_type", "rotation", "metadata"})
+    backup_type = v.string("backup_type", args["backup_type"], max_length=255,
+                           name_chars=False)
+    rotation = v.integer("rotation", args["rotation"], minimum=0)
+    authorize(req, "os_compute_api:os-create-backup", server)
+    image_id = await snapshots.create_image(
+        req.rt, req.ctx, server["uuid"], name=args["name"],
+        metadata=args.get("metadata", {}), request_id=req.request_id, kind="backup",
+        backup_type=backup_type, rotation=rotation)
+    if rotation == 0:
+        return None
+    return _image_reply(req, image_id)
+
+
+register_action("createImage", create_image)
+register_action("createBackup", create_backup)
