@@ -66,36 +66,6 @@ async def delete_image(rt: Runtime, ctx: RequestContext, image_id: str) -> None:
         pass
 
 
-async def create_image(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]
-                       ) -> dict[str, Any]:
-    """A queued image record, as ``POST /v2/images`` makes it (snapshots, backups)."""
-    image: dict[str, Any] = dict(await _module("nubo.image.service.images").create_image(
-        rt, ctx, dict(body)))
-    return image
-
-
-async def upload_image(rt: Runtime, ctx: RequestContext, image_id: str,
-                       chunks: AsyncIterator[bytes]) -> dict[str, Any]:
-    """Stream an image's data in; the image (active) after."""
-    image: dict[str, Any] = dict(await _module("nubo.image.service.data").upload_image(
-        rt, ctx, image_id, chunks))
-    return image
-
-
-async def list_images(rt: Runtime, ctx: RequestContext, filters: Mapping[str, str]
-                      ) -> list[dict[str, Any]]:
-    found = await _module("nubo.image.service.images").list_images(rt, ctx, dict(filters))
-    return [dict(i) for i in found]
-
-
-async def delete_image(rt: Runtime, ctx: RequestContext, image_id: str) -> None:
-    """Delete an image; absent already is fine."""
-    try:
-        await _module("nubo.image.service.images").delete_image(rt, ctx, image_id)
-    except NotFound:
-        pass
-
-
 IMAGE_CORE_KEYS = frozenset({
     "id", "name", "status", "visibility", "protected", "checksum", "os_hash_algo",
     "os_hash_value", "owner", "size", "virtual_size", "min_ram", "min_disk", "disk_format",
