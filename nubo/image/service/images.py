@@ -125,7 +125,8 @@ async def list_images(rt: Runtime, ctx: RequestContext, filters: Mapping[str, st
     out = [i for i in images
            if all(p(i) for p in tests) and listing.has_tags(i, tags)
            and (show_hidden or not i["os_hidden"])]
-    return listing.sort_images(out, listing.parse_sort(filters))
+    exact = {r["id"]: r for r in rows}
+    return listing.sort_images(out, listing.parse_sort(filters), exact)
 
 
 def _tags(filters: Mapping[str, str]) -> list[str]:

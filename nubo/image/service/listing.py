@@ -69,13 +69,20 @@ def _many(query: Mapping[str, Any], key: str) -> list[str]:
     return out
 
 
-def sort_images(images: list[dict[str, Any]], sort: Sort) -> list[dict[str, Any]]:
+def sort_images(images: list[dict[str, Any]], sort: Sort,
+                exact: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Sort in place; ``exact`` (image id -> stored row) supplies the timestamps with
+    their microseconds, which the rendered images round to the second."""
     for key, direction in reversed(sort.keys):
-        images.sort(key=_sort_key(key), reverse=direction == "desc")
+        images.sort(key=_sort_key(key, exact if key in TIMES else None),
+                    reverse=direction == "desc")
     return images
 
 
-def _sort_key(key: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+def _sort_key(key: str, exact: Mapping[str, Mapping[str, Any]] | None
+              ) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    if exact is not None:
+        return lambda image: _sortable(exact[image["id"]][key])
     return lambda image: _sortable(image.get(key))
 
 

@@ -75,3 +75,17 @@ def test_equalities_for_the_query() -> None:
         "status": "active", "protected": True, "os_hidden": False}
     assert equalities({"os_hidden": "true", "name": "x:y"}) == {"os_hidden": True,
                                                                  "name": "x:y"}
+
+
+def test_timestamps_sort_with_their_microseconds() -> None:
+    import datetime as dt
+
+    # ids ordered against the times, so the id tie-break alone would get it wrong
+    same_second = [{**_img("early", 1, "2026-01-01T00:00:00Z"), "id": "z"},
+                   {**_img("late", 1, "2026-01-01T00:00:00Z"), "id": "a"}]
+    stored = {"z": {"created_at": dt.datetime(2026, 1, 1, 0, 0, 0, 1)},
+              "a": {"created_at": dt.datetime(2026, 1, 1, 0, 0, 0, 900)}}
+    newest_first = sort_images(list(same_second), parse_sort({}), stored)
+    assert [i["name"] for i in newest_first] == ["late", "early"]
+    oldest_first = sort_images(list(same_second), parse_sort({"sort_dir": "asc"}), stored)
+    assert [i["name"] for i in oldest_first] == ["early", "late"]
