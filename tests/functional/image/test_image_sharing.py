@@ -120,3 +120,13 @@ def test_member_cannot_act_on_the_owners_image(alice: Caller, bob: Caller) -> No
     assert [r.status_code for r in refused] == [403] * len(refused)
     assert alice.show(image_id)["status"] == "queued"
     assert alice.show(image_id)["tags"] == []
+
+
+def test_member_limit_is_413(alice: Caller) -> None:
+    image_id = alice.create()["id"]
+    for i in range(128):
+        r = alice.call("POST", f"/images/{image_id}/members", {"member": f"project-{i}"})
+        assert r.status_code == 200, r.text
+    r = alice.call("POST", f"/images/{image_id}/members", {"member": "one-too-many"})
+    assert r.status_code == 413
+    assert len(alice.call("GET", f"/images/{image_id}/members").json()["members"]) == 128
