@@ -8,6 +8,8 @@ usage already reaches the limit (sizes are MiB).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,48 +55,70 @@ async def _scalar(conn: AsyncConnection, query: object) -> int:
     return int((await conn.execute(query)).scalar() or 0)  # type: ignore[call-overload]
 
 
-async def check_count(rt: Runtime, conn: AsyncConnection, owner: str | None) -> None:
+QUOTAS = ("image_size_total", "image_stage_total", "image_count_total",
+          "image_count_uploading")
+SIZES = frozenset({"image_size_total", "image_stage_total"})
+
+
+def _usage_query(name: str, owner: str) -> Any:
+    image = t.image
+    if name == "image_count_total":
+        return select(func.count()).select_from(image).where(image.c.owner == owner)
+    if name == "image_count_uploading":
+        return select(func.count()).select_from(image).where(
+            image.c.owner == owner, image.c.status.in_([str(s) for s in IN_PROGRESS]))
+    column = image.c.size if name == "image_size_total" else image.c.staged_size
+    return select(func.coalesce(func.sum(column), 0)).where(image.c.owner == owner)
+
+
+async def usage(rt: Runtime, owner: str) -> dict[str, dict[str, int]]:
+    """Every quota of the project with its limit and usage (sizes in MiB, rounded up),
+    as Glance's ``GET /v2/info/usage``."""
+    out: dict[str, dict[str, int]] = {}
+    async with rt.db.read() as conn:
+        for name in QUOTAS:
+            used = await _scalar(conn, _usage_query(name, owner))
+            out[name] = {"limit": await _limit(rt, name, owner),
+                         "usage": -(-used // MIB) if name in SIZES else used}
+    return out
+
+
+async def _check(rt: Runtime, conn: AsyncConnection, owner: str | None, name: str) -> None:
     if owner is None:
         return
-    limit = await _limit(rt, "image_count_total", owner)
+    limit = await _limit(rt, name, owner)
     if limit < 0:
         return
-    used = await _scalar(conn, select(func.count()).select_from(t.image).where(
-        t.image.c.owner == owner))
+    used = await _scalar(conn, _usage_query(name, owner))
     if used >= limit:
-        raise OverQuota("image_count_total", used, limit)
+        raise OverQuota(name, used, limit)
+
+
+async def check_count(rt: Runtime, conn: AsyncConnection, owner: str | None) -> None:
+    await _check(rt, conn, owner, "image_count_total")
 
 
 async def check_uploading(rt: Runtime, conn: AsyncConnection, owner: str | None) -> None:
-    if owner is None:
-        return
-    limit = await _limit(rt, "image_count_uploading", owner)
-    if limit < 0:
-        return
-    used = await _scalar(conn, select(func.count()).select_from(t.image).where(
-        t.image.c.owner == owner, t.image.c.status.in_([str(s) for s in IN_PROGRESS])))
-    if used >= limit:
-        raise OverQuota("image_count_uploading", used, limit)
+    await _check(rt, conn, owner, "image_count_uploading")
 
 
 async def size_room(rt: Runtime, conn: AsyncConnection, owner: str | None) -> int | None:
     """Bytes the project may still store (None: unlimited); 413 when none is left."""
-    return await _room(rt, conn, owner, "image_size_total", t.image.c.size)
+    return await _room(rt, conn, owner, "image_size_total")
 
 
 async def stage_room(rt: Runtime, conn: AsyncConnection, owner: str | None) -> int | None:
-    return await _room(rt, conn, owner, "image_stage_total", t.image.c.staged_size)
+    return await _room(rt, conn, owner, "image_stage_total")
 
 
-async def _room(rt: Runtime, conn: AsyncConnection, owner: str | None, name: str,
-                column: object) -> int | None:
+async def _room(rt: Runtime, conn: AsyncConnection, owner: str | None, name: str
+                ) -> int | None:
     if owner is None:
         return None
     limit = await _limit(rt, name, owner)
     if limit < 0:
         return None
-    used = await _scalar(conn, select(func.coalesce(func.sum(column), 0)).where(
-        t.image.c.owner == owner))
+    used = await _scalar(conn, _usage_query(name, owner))
     if used >= limit * MIB:
         raise OverQuota(name, -(-used // MIB), limit)
     return limit * MIB - used

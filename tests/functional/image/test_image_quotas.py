@@ -69,3 +69,15 @@ def test_count_quota(member: Caller) -> None:
     r = member.call("POST", "/images", {"name": "one too many"})
     assert r.status_code == 413
     assert "image_count_total" in r.json()["message"]
+
+
+def test_usage_reports_limits_and_usage(member: Caller) -> None:
+    usage = member.call("GET", "/info/usage").json()["usage"]
+    assert set(usage) == {"image_size_total", "image_stage_total", "image_count_total",
+                          "image_count_uploading"}
+    assert usage["image_count_total"]["limit"] == 3
+    images = member.call("GET", "/images").json()["images"]
+    assert usage["image_count_total"]["usage"] == len(images)
+    assert usage["image_size_total"] == {
+        "limit": 1, "usage": -(-sum(i["size"] or 0 for i in images) // (1024 * 1024))}
+    assert usage["image_count_uploading"]["usage"] == 0
