@@ -37,7 +37,19 @@ async def list_users(req: ApiRequest) -> Reply:
         f["domain_id"] = req.ctx.domain_id
     req.authorize("identity:list_users", {"target": {"domain_id": f.get("domain_id")},
                                           "domain_id": f.get("domain_id")})
+    _scope_list_to_domain(req, f)
     return links.collection(req, "users", "users", await users.list_users(req.rt, f))
+
+
+def _scope_list_to_domain(req: ApiRequest, f: dict[str, str]) -> None:
+    """With LDAP domains configured (Keystone's domain_specific_drivers_enabled), a
+    user or group list without a domain_id filter covers the domain of the token's
+    scope: its project's domain for a project-scoped token. A system-scoped token
+    lists the SQL domains, as Keystone's default driver does."""
+    if "domain_id" in f or not req.rt.settings.identity.domain_ldap:
+        return
+    if req.ctx.project_id and req.ctx.project_domain_id:
+        f["domain_id"] = req.ctx.project_domain_id
 
 
 async def _user(req: ApiRequest, rule: str) -> dict[str, Any]:
@@ -193,8 +205,10 @@ async def list_groups(req: ApiRequest) -> Reply:
     f = links.filters(req)
     if req.ctx.domain_id and "domain_id" not in f:
         f["domain_id"] = req.ctx.domain_id
-    req.authorize("identity:list_groups", {"target": {"domain_id": f.get("domain_id")},
-                                           "domain_id": f.get("domain_id")})
+    wanted = f.get("domain_id")
+    req.authorize("identity:list_groups", {
+        "target": {"domain_id": wanted, "group": {"domain_id": wanted}}, "domain_id": wanted})
+    _scope_list_to_domain(req, f)
     return links.collection(req, "groups", "groups", await groups.list_groups(req.rt, f))
 
 

@@ -202,6 +202,18 @@ async def authenticate(rt: Runtime, ref: Any, password: str) -> Row | None:
     return user
 
 
+async def find_user(rt: Runtime, ref: Any) -> Row | None:
+    """An LDAP user by name and domain (``{"name", "domain": {"id" | "name"}}``), its
+    public id recorded; None when the domain is not an LDAP one or has no such user."""
+    if not rt.settings.identity.domain_ldap or not isinstance(ref, Mapping):
+        return None
+    found = await _by_name(rt, ref)
+    if found is None or found[1] is None:
+        return None
+    await remember(rt, [found[1]], USER)
+    return found[1]
+
+
 async def _by_name(rt: Runtime, ref: Mapping[str, Any]
                    ) -> tuple[IdentityBackend, Row | None] | None:
     domain = ref.get("domain")

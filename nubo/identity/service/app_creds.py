@@ -15,6 +15,7 @@ from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import new_id, utcnow
 from nubo.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from nubo.core.runtime import Runtime
+from nubo.identity import backends
 from nubo.identity import tables as t
 from nubo.identity.service import assignments, cache, resource, revoke, users
 
@@ -87,9 +88,10 @@ async def create(rt: Runtime, ctx: RequestContext, user_id: str, body: Mapping[s
     if not isinstance(unrestricted, bool):
         raise ValidationError("Invalid input for field 'unrestricted': a boolean.")
     expires = _parse_expiry(body.get("expires_at"))
-    async with rt.db.transaction() as tx:
+    async with rt.db.read() as conn:  # an LDAP user's groups are read (and recorded) here
         held = {r["id"]: r for r in await assignments.effective_roles(
-            tx.conn, user_id, "project", ctx.project_id)}
+            conn, user_id, "project", ctx.project_id, rt=rt)}
+    async with rt.db.transaction() as tx:
         wanted = await _wanted_roles(tx.conn, body.get("roles"), held)
         row = {"id": new_id(), "name": name, "description": body.get("description"),
                "secret_hash": await users.hasher(rt).hash_async(secret), "user_id": user_id,
@@ -174,7 +176,7 @@ async def get(rt: Runtime, user_id: str, cred_id: str) -> dict[str, Any]:
 
 async def list_for_user(rt: Runtime, user_id: str, name: str | None) -> list[dict[str, Any]]:
     async with rt.db.read() as conn:
-        if await users.get_row(conn, user_id) is None:
+        if await users.lookup_row(rt, conn, user_id) is None:
             raise NotFound(f"Could not find user: {user_id}.")
         q = select(t.application_credential).where(
             t.application_credential.c.user_id == user_id)
@@ -201,24 +203,21 @@ async def authenticate(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any]:
     secret = body.get("secret")
     if not isinstance(secret, str):
         raise ValidationError("Invalid input for field 'application_credential.secret'.")
+    q = select(t.application_credential)
+    if body.get("id"):
+        q = q.where(t.application_credential.c.id == str(body["id"]))
+    elif body.get("name") and isinstance(body.get("user"), Mapping):
+        owner = await _owner_id(rt, body["user"])
+        q = q.where(t.application_credential.c.name == str(body["name"]),
+                    t.application_credential.c.user_id == owner)
+    else:
+        raise ValidationError("Expecting an application credential id, or name and user.")
     async with rt.db.read() as conn:
-        q = select(t.application_credential)
-        if body.get("id"):
-            q = q.where(t.application_credential.c.id == str(body["id"]))
-        elif body.get("name") and isinstance(body.get("user"), Mapping):
-            try:
-                user = await users.find_user_row(conn, body["user"])
-            except (NotFound, Unauthorized):
-                raise Unauthorized("The request you have made requires authentication.") from None
-            q = q.where(t.application_credential.c.name == str(body["name"]),
-                        t.application_credential.c.user_id == user["id"])
-        else:
-            raise ValidationError("Expecting an application credential id, or name and user.")
         found = (await conn.execute(q)).first()
         if found is None:
             raise Unauthorized("The request you have made requires authentication.")
         row = found._mapping
-        user_row = await users.get_row(conn, row["user_id"])
+        user_row = await users.lookup_row(rt, conn, row["user_id"])
         project = await resource.get_row(conn, row["project_id"]) if row["project_id"] else None
     if row["expires_at"] is not None and row["expires_at"] <= utcnow():
         raise Unauthorized("Application credential has expired.")
@@ -232,6 +231,19 @@ async def authenticate(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any]:
     if out["expires_at"] is not None:
         out["expires_at"] = out["expires_at"].replace(tzinfo=dt.UTC)
     return out
+
+
+async def _owner_id(rt: Runtime, ref: Mapping[str, Any]) -> str:
+    """The id of the user an application credential is named under: a SQL user, or
+    a user of an LDAP domain."""
+    try:
+        async with rt.db.read() as conn:
+            return str((await users.find_user_row(conn, ref))["id"])
+    except (NotFound, Unauthorized):
+        external = await backends.find_user(rt, ref)
+        if external is None:
+            raise Unauthorized("The request you have made requires authentication.") from None
+        return str(external["id"])
 
 
 async def for_token(conn: Any, cred_id: str) -> dict[str, Any] | None:

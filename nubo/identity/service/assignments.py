@@ -370,4 +370,10 @@ async def names(rt: Runtime, items: Iterable[Assignment]) -> dict[str, dict[str,
         for r in await conn.execute(select(t.project).where(t.project.c.id.in_(ids))):
             out[r.id] = {"name": r.name,
                          "domain": None if r.is_domain else dom(r.domain_id)}
+        for a in items:  # actors of LDAP domains: named by their directory
+            if a.actor_id not in out:
+                found = await (backends.user_row if a.actor_kind == "user"
+                               else backends.group_row)(rt, conn, a.actor_id)
+                if found is not None:
+                    out[a.actor_id] = {"name": found["name"], "domain": dom(found["domain_id"])}
     return out

@@ -172,3 +172,108 @@ def test_roles_granted_to_an_ldap_group_reach_its_members(corp: dict[str, Any]) 
         "X-Auth-Token": bob.headers["X-Subject-Token"]}).json()["projects"]
     assert project.id in {p["id"] for p in projects}
     assert token("alice", "alice-pw-1").status_code == 401  # alice is not
+
+
+def _token(cloud: Cloud, auth: dict[str, Any]) -> str:
+    r = requests.post(f"{cloud.auth_url}/v3/auth/tokens", json={"auth": auth}, timeout=30)
+    assert r.status_code == 201, r.text
+    return str(r.headers["X-Subject-Token"])
+
+
+def _admin_token(cloud: Cloud, scope: dict[str, Any]) -> str:
+    return _token(cloud, {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": cloud.admin_password}}},
+        "scope": scope})
+
+
+def _names(cloud: Cloud, token: str, what: str) -> set[str]:
+    r = requests.get(f"{cloud.auth_url}/v3/{what}", headers={"X-Auth-Token": token},
+                     timeout=30)
+    assert r.status_code == 200, r.text
+    return {x["name"] for x in r.json()[what]}
+
+
+def test_unfiltered_lists_cover_the_token_scopes_domain(corp: dict[str, Any]) -> None:
+    cloud, admin, domain = corp["cloud"], corp["admin"], corp["domain"]
+    me = admin.identity.find_user("admin", domain_id="default")
+    role = admin.identity.find_role("admin")
+    admin.identity.assign_domain_role_to_user(domain, me, role)
+    admin.identity.assign_project_role_to_user(corp["project"], me, role)
+    ldap_users, ldap_groups = {"alice", "bob", "carol"}, {"developers", "operators"}
+    for scope in ({"domain": {"id": domain.id}}, {"project": {"id": corp["project"].id}}):
+        token = _admin_token(cloud, scope)
+        assert _names(cloud, token, "users") == ldap_users, scope
+        assert _names(cloud, token, "groups") == ldap_groups, scope
+    # a domain-scoped token lists its own domain only
+    token = _admin_token(cloud, {"domain": {"id": domain.id}})
+    for what in ("users", "groups"):
+        r = requests.get(f"{cloud.auth_url}/v3/{what}?domain_id=default", timeout=30,
+                         headers={"X-Auth-Token": token})
+        assert r.status_code == 403, (what, r.text)
+    # a project of a SQL domain: that domain's users (Keystone with domain-specific
+    # drivers); the system scope: the SQL domains
+    other = admin.identity.create_domain(name=f"sql-{uuid.uuid4().hex[:6]}")
+    stranger = admin.identity.create_user(name=f"s-{uuid.uuid4().hex[:6]}",
+                                          domain_id=other.id, password="x")
+    in_default = _names(cloud, _admin_token(cloud, {"project": {
+        "name": "admin", "domain": {"id": "default"}}}), "users")
+    assert "admin" in in_default and stranger.name not in in_default
+    assert not in_default & ldap_users
+    system = _names(cloud, _admin_token(cloud, {"system": {"all": True}}), "users")
+    assert {"admin", stranger.name} <= system and not system & ldap_users
+
+
+def test_role_assignments_name_ldap_actors(corp: dict[str, Any]) -> None:
+    cloud, admin, domain = corp["cloud"], corp["admin"], corp["domain"]
+    project = admin.identity.create_project(name=f"named-{uuid.uuid4().hex[:6]}",
+                                            domain_id=domain.id)
+    reader = admin.identity.find_role("reader")
+    carol = _user(admin, domain.id, "carol")
+    devs = next(g for g in admin.identity.groups(domain_id=domain.id) if g.name == "developers")
+    admin.identity.assign_project_role_to_user(project, carol, reader)
+    admin.identity.assign_project_role_to_group(project, devs, reader)
+    token = _admin_token(cloud, {"system": {"all": True}})
+    r = requests.get(f"{cloud.auth_url}/v3/role_assignments", timeout=30, headers={
+        "X-Auth-Token": token}, params={"scope.project.id": project.id, "include_names": "1"})
+    assert r.status_code == 200, r.text
+    named = {("user" if "user" in a else "group"): a.get("user") or a.get("group")
+             for a in r.json()["role_assignments"]}
+    corp_ref = {"id": domain.id, "name": "corp-ldap"}
+    assert named["user"] == {"id": carol.id, "name": "carol", "domain": corp_ref}
+    assert named["group"] == {"id": devs.id, "name": "developers", "domain": corp_ref}
+
+
+def test_ldap_user_application_credentials(corp: dict[str, Any]) -> None:
+    cloud, admin, domain, project = corp["cloud"], corp["admin"], corp["domain"], corp["project"]
+    bob = _user(admin, domain.id, "bob")
+    admin.identity.assign_project_role_to_user(project, bob, admin.identity.find_role("member"))
+    conn = openstack.connect(
+        auth_url=cloud.auth_url, username="bob", password="bob-pw-2",
+        user_domain_id=domain.id, project_id=project.id, project_domain_id=domain.id)
+    cred = conn.identity.create_application_credential(bob.id, name="ci", secret="s3cret")
+    assert cred.project_id == project.id
+    assert [c.name for c in conn.identity.application_credentials(bob.id)] == ["ci"]
+    by_id = _token(cloud, {"identity": {"methods": ["application_credential"],
+                                        "application_credential": {"id": cred.id,
+                                                                   "secret": "s3cret"}}})
+    by_name = _token(cloud, {"identity": {"methods": ["application_credential"],
+                                          "application_credential": {
+                                              "name": "ci", "secret": "s3cret", "user": {
+                                                  "name": "bob", "domain": {"id": domain.id}}}}})
+    for tok in (by_id, by_name):
+        body = requests.get(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, headers={
+            "X-Auth-Token": tok, "X-Subject-Token": tok}).json()["token"]
+        assert body["user"]["id"] == bob.id and body["project"]["id"] == project.id
+        assert body["application_credential"]["id"] == cred.id
+    bad = requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+        "identity": {"methods": ["application_credential"],
+                     "application_credential": {"id": cred.id, "secret": "wrong"}}}})
+    assert bad.status_code == 401
+    # another LDAP user cannot make one for bob
+    alice = openstack.connect(
+        auth_url=cloud.auth_url, username="alice", password="alice-pw-1",
+        user_domain_id=domain.id, project_id=project.id, project_domain_id=domain.id)
+    with pytest.raises(sdk_exc.ForbiddenException):
+        alice.identity.create_application_credential(bob.id, name="theirs")
+    conn.identity.delete_application_credential(bob.id, cred.id)
+    assert list(conn.identity.application_credentials(bob.id)) == []
