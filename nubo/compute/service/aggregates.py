@@ -112,18 +112,19 @@ async def _other_azs(conn: AsyncConnection, host: str, own_id: int) -> set[str]:
 
 async def _check_az_change(rt: Runtime, conn: AsyncConnection, agg: Aggregate,
                            az: str | None) -> None:
+    """Nova's rules for a new zone: no host may already be in another zone, and the
+    zone of hosts that run servers does not change."""
+    if az is not None:
+        for host in sorted(agg.hosts):
+            others = await _other_azs(conn, host, agg.id) - {az}
+            if others:
+                raise BadRequest(f"Cannot update aggregate {agg.id}. Reason: One or more "
+                                 f"hosts already in availability zone(s) {sorted(others)}.")
     if az != agg.availability_zone:
         for host in sorted(agg.hosts):
             if await hosts.host_has_instances(rt, host):
                 raise BadRequest(f"Cannot update aggregate {agg.id}. Reason: One or more "
                                  "hosts contain instances in this zone.")
-    if az is None:
-        return
-    for host in sorted(agg.hosts):
-        others = await _other_azs(conn, host, agg.id) - {az}
-        if others:
-            raise BadRequest(f"Cannot update aggregate {agg.id}. Reason: One or more hosts "
-                             f"already in availability zone(s) {sorted(others)}.")
 
 
 async def _write_metadata(tx: Tx, agg_id: int, changes: Mapping[str, str | None]) -> None:
@@ -158,6 +159,9 @@ async def set_metadata(rt: Runtime, aggregate_id: str, changes: Mapping[str, str
                        ) -> Aggregate:
     """Set keys (a None value removes one); the AZ key is checked for conflicts."""
     if AZ_KEY in changes:
+        if not changes[AZ_KEY]:
+            raise BadRequest(f"Aggregate {aggregate_id} does not support empty named "
+                             "availability zone")
         _check_az_name(rt, changes[AZ_KEY])
     async with rt.db.transaction() as tx:
         agg = await _get(tx.conn, aggregate_id)

@@ -92,6 +92,7 @@ def test_availability_zone_conflicts(admin_nova: Nova) -> None:
     first = _create(admin_nova, "az-one")
     second = _create(admin_nova, "az-two")
     plain = _create(admin_nova)
+    same = _create(admin_nova, "az-one")
     try:
         assert _action(admin_nova, first, "add_host", {"host": HOST}).ok
         msg = fault(_action(admin_nova, second, "add_host", {"host": HOST}), 409,
@@ -103,15 +104,20 @@ def test_availability_zone_conflicts(admin_nova: Nova) -> None:
             "metadata": {"availability_zone": "az-three"}}), 400, "badRequest")
         fault(admin_nova.put(f"/os-aggregates/{plain['id']}", {"aggregate": {
             "availability_zone": "az-three"}}), 400, "badRequest")
-        # the same zone is no conflict
-        assert _action(admin_nova, plain, "set_metadata", {
+        # another aggregate of the same zone takes the host; setting that same zone again
+        # is no change
+        assert _action(admin_nova, same, "add_host", {"host": HOST}).ok
+        assert _action(admin_nova, same, "set_metadata", {
             "metadata": {"availability_zone": "az-one"}}).ok
+        # a zone has a name
+        fault(_action(admin_nova, same, "set_metadata", {
+            "metadata": {"availability_zone": None}}), 400, "badRequest")
         zones = admin_nova.get("/os-availability-zone").json()["availabilityZoneInfo"]
         assert "az-one" in {z["zoneName"] for z in zones}
     finally:
-        for agg in (first, plain):
+        for agg in (first, plain, same):
             _action(admin_nova, agg, "remove_host", {"host": HOST})
-        for agg in (first, second, plain):
+        for agg in (first, second, plain, same):
             admin_nova.delete(f"/os-aggregates/{agg['id']}")
 
 
