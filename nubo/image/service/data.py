@@ -23,6 +23,7 @@ from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from nubo.core.runtime import Runtime
 from nubo.image import tables as t
 from nubo.image.inspect import inspect
+from nubo.image.notifications import image_event
 from nubo.image.service import quotas
 from nubo.image.service.access import authorize, is_admin, load_row, visible_row
 from nubo.image.service.records import STORE_ID, Status, render
@@ -37,13 +38,20 @@ def _store(rt: Runtime) -> FileStore:
     return FileStore.from_settings(rt.settings)
 
 
-async def _move(rt: Runtime, image_id: str, frm: str, to: str, **values: Any) -> bool:
-    """Compare-and-set the image's status; False when it was not in ``frm`` (or is gone)."""
+async def _move(rt: Runtime, image_id: str, frm: str, to: str, *, events: tuple[str, ...] = (),
+                **values: Any) -> bool:
+    """Compare-and-set the image's status; False when it was not in ``frm`` (or is gone).
+    ``events`` are published about the image as it is after the move."""
     async with rt.db.transaction() as tx:
         result = await tx.execute(update(t.image).where(
             t.image.c.id == image_id, t.image.c.status == frm).values(
             status=to, updated_at=utcnow(), **values))
-        return bool(result.rowcount == 1)
+        moved = bool(result.rowcount == 1)
+        if moved and events:
+            row = await load_row(tx.conn, image_id)
+            for event in events:
+                image_event(tx, event, row or {"id": image_id, "status": to})
+        return moved
 
 
 async def _begin(rt: Runtime, ctx: RequestContext, image_id: str, to: Status, *,
@@ -98,7 +106,10 @@ async def _activate(rt: Runtime, row: dict[str, Any], written: Written, frm: Sta
         await _move(rt, image_id, frm.value, Status.QUEUED.value)
         raise
     await store.commit(written.path, image_id)
-    done = await _move(rt, image_id, frm.value, Status.ACTIVE.value, size=written.size,
+    events = ("image.upload", "image.activate") if frm == Status.SAVING else (
+        "image.activate",)
+    done = await _move(rt, image_id, frm.value, Status.ACTIVE.value, events=events,
+                       size=written.size,
                        checksum=written.md5, os_hash_algo="sha512",
                        os_hash_value=written.sha512, virtual_size=found.virtual_size,
                        staged_size=None)

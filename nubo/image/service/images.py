@@ -27,6 +27,7 @@ from nubo.core.db.base import utcnow
 from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from nubo.core.runtime import Runtime
 from nubo.image import tables as t
+from nubo.image.notifications import image_event
 from nubo.image.service import listing, quotas
 from nubo.image.service.access import (
     authorize,
@@ -101,6 +102,7 @@ async def create_image(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]
             await tx.execute(insert(t.image).values(row))
         except IntegrityError:
             raise Conflict(f"Image with identifier {row['id']} already exists!") from None
+        image_event(tx, "image.create", row)
     return render(row)
 
 
@@ -172,6 +174,7 @@ async def update_image(rt: Runtime, ctx: RequestContext, image_id: str,
         new["updated_at"] = utcnow()
         values = {k: new[k] for k in (*BASE, "properties", "updated_at") if k != "id"}
         await tx.execute(update(t.image).where(t.image.c.id == image_id).values(values))
+        image_event(tx, "image.update", new)
     return render(new)
 
 
@@ -217,6 +220,7 @@ async def delete_image(rt: Runtime, ctx: RequestContext, image_id: str) -> None:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
         await tx.execute(delete(t.image_member).where(t.image_member.c.image_id == image_id))
         await tx.execute(delete(t.image).where(t.image.c.id == image_id))
+        image_event(tx, "image.delete", {**row, "status": "deleted"})
     await FileStore.from_settings(rt.settings).delete(image_id)
 
 
@@ -232,6 +236,7 @@ async def _set_status(rt: Runtime, ctx: RequestContext, image_id: str, rule: str
         await tx.execute(update(t.image).where(
             t.image.c.id == image_id, t.image.c.status == frm.value).values(
             status=to.value, updated_at=utcnow()))
+        image_event(tx, "image.update", {**row, "status": to.value})
 
 
 async def deactivate_image(rt: Runtime, ctx: RequestContext, image_id: str) -> None:

@@ -18,6 +18,7 @@ from nubo.core.db.base import utcnow
 from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from nubo.core.runtime import Runtime
 from nubo.image import tables as t
+from nubo.image.notifications import emit
 from nubo.image.service.access import authorize, is_admin, membership, visible_row
 from nubo.image.service.records import MAX_MEMBERS, MEMBER_STATUSES, render_member
 
@@ -62,6 +63,7 @@ async def create_member(rt: Runtime, ctx: RequestContext, image_id: str, member_
             await tx.execute(insert(t.image_member).values(member))
         except IntegrityError:
             raise Conflict(f"Member {member_id} is duplicated for image {image_id}") from None
+        emit(tx, "image.member.create", render_member(member))
     return render_member(member)
 
 
@@ -103,7 +105,9 @@ async def update_member(rt: Runtime, ctx: RequestContext, image_id: str, member_
         await tx.execute(update(t.image_member).where(
             t.image_member.c.image_id == image_id,
             t.image_member.c.member_id == member_id).values(status=status, updated_at=now))
-    return render_member({**member, "status": status, "updated_at": now})
+        changed = render_member({**member, "status": status, "updated_at": now})
+        emit(tx, "image.member.update", changed)
+    return changed
 
 
 async def delete_member(rt: Runtime, ctx: RequestContext, image_id: str, member_id: str
@@ -114,6 +118,7 @@ async def delete_member(rt: Runtime, ctx: RequestContext, image_id: str, member_
         if not _is_owner(rt, ctx, row):
             raise Forbidden("Only the image owner may remove members.")
         _shared_only(row)
-        await _member_or_404(tx.conn, image_id, member_id)
+        member = await _member_or_404(tx.conn, image_id, member_id)
         await tx.execute(delete(t.image_member).where(
             t.image_member.c.image_id == image_id, t.image_member.c.member_id == member_id))
+        emit(tx, "image.member.delete", render_member(member))

@@ -10,11 +10,13 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nubo.cli.launcher import load_specs, running
 from nubo.core.auth.context import RequestContext
+from nubo.core.bus.base import Envelope
 from nubo.core.config import load_settings
 from nubo.core.errors import BadRequest, NotFound, PayloadTooLarge, PolicyNotAuthorized
 from nubo.core.runtime import Runtime
@@ -171,3 +173,32 @@ async def test_uploading_count_quota(rt: Runtime) -> None:
         assert (await images.upload_image(rt, ctx, second, chunks(b"\0")))["size"] == 1
     finally:
         rt.settings.image.image_count_uploading = -1
+
+
+async def test_notifications(rt: Runtime) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def record(env: Envelope) -> None:
+        seen.append((env.topic, env.payload["payload"]))
+
+    subscription = await rt.bus.subscribe("image.#", record)
+    try:
+        ctx = member()
+        image = await images.create_image(rt, ctx, {"name": "n", "disk_format": "raw",
+                                                    "container_format": "bare"})
+        await images.upload_image(rt, ctx, image["id"], chunks(b"\0" * 512))
+        await images.update_image(rt, ctx, image["id"], [("replace", "name", "m")])
+        await images.delete_image(rt, ctx, image["id"])
+        wanted = ["image.create", "image.upload", "image.activate", "image.update",
+                  "image.delete"]
+        for _ in range(300):
+            mine = [(topic, p) for topic, p in seen if p.get("id") == image["id"]]
+            if len(mine) >= len(wanted):
+                break
+            await asyncio.sleep(0.01)
+        assert [topic for topic, _ in mine] == wanted
+        assert mine[2][1]["status"] == "active" and mine[2][1]["size"] == 512
+        assert mine[3][1]["name"] == "m"
+        assert mine[4][1]["status"] == "deleted"
+    finally:
+        await subscription.cancel()
