@@ -123,6 +123,12 @@ async def delete_provider(rt: Runtime, uuid: str) -> None:
         pass
 
 
+async def move_allocations(rt: Runtime, source: str, target: str) -> None:
+    """Move what consumer ``source`` holds to ``target``, replacing what ``target``
+    held (a migration taking over the source host's allocation, and back)."""
+    await _placement().move_allocations(rt, source, target)
+
+
 async def delete_allocations(rt: Runtime, consumer: str) -> None:
     """Forget every allocation of ``consumer`` (idempotent)."""
     await _placement().delete_allocations(rt, consumer)

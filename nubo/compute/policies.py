@@ -141,3 +141,15 @@ DEFAULTS.update({
     "os_compute_api:servers:create_image": _MEMBER,
     "os_compute_api:os-create-backup": _MEMBER,
 })
+DEFAULTS.update({
+    "os_compute_api:servers:resize": _MEMBER,
+    "os_compute_api:servers:confirm_resize": _MEMBER,
+    "os_compute_api:servers:revert_resize": _MEMBER,
+    "os_compute_api:os-migrate-server:migrate": _ADMIN,
+    "os_compute_api:os-migrate-server:migrate:host": _ADMIN,
+})
+DEFAULTS.update({
+    "os_compute_api:os-migrations:index": _ADMIN,
+    "os_compute_api:servers:migrations:index": _ADMIN,
+    "os_compute_api:servers:migrations:show": _ADMIN,
+})

@@ -160,6 +160,8 @@ class ComputeSettings:
     service_down_time: float = 60.0
     # spawn attempts of one build (first host plus alternates) before ERROR
     max_build_attempts: int = 3
+    # resize may pick the server's own host (Nova's option; a one-host cloud needs it)
+    allow_resize_to_same_host: bool = False
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nubo.compute.agent.driver import ComputeDriver, DriverError
-from nubo.compute.service import actions, snapshots
+from nubo.compute.service import actions, migrations, resize, snapshots
+from nubo.compute.states import TaskState
 from nubo.core.errors import NuboError
 from nubo.core.runtime import Runtime
 
@@ -55,6 +56,77 @@ async def snapshot(agent: ComputeAgent, instance: dict[str, Any],
     await snapshots.finish(agent.rt, uuid, payload, host=agent.host)
 
 
+# ------------------------------------------------------------ resize / migrate
+
+
+async def _migration(agent: ComputeAgent, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async with agent.rt.db.read() as conn:
+        return await migrations.get(conn, str(payload["migration_uuid"]))
+
+
+async def resize_instance(agent: ComputeAgent, instance: dict[str, Any],
+                          payload: Mapping[str, Any]) -> None:
+    """Source: power off and hand the disk over."""
+    if (instance["deleted"] or instance["host"] != agent.host
+            or instance["task_state"] != TaskState.RESIZE_MIGRATING.value):
+        return
+    m = await _migration(agent, payload)
+    await agent.driver.migrate_disk_and_power_off(instance["uuid"], m["dest_compute"])
+    await resize.migrated(agent.rt, instance["uuid"], m["uuid"])
+
+
+async def finish_resize(agent: ComputeAgent, instance: dict[str, Any],
+                        payload: Mapping[str, Any]) -> None:
+    """Destination: define the guest with the new flavor."""
+    m = await _migration(agent, payload)
+    if (instance["deleted"] or m["dest_compute"] != agent.host
+            or instance["task_state"] != TaskState.RESIZE_MIGRATED.value):
+        return
+    await agent.driver.finish_migration(resize.guest_of(instance, m["new_flavor"]))
+    info = await agent.driver.get_info(instance["uuid"])
+    await resize.finished(agent.rt, instance["uuid"], m["uuid"],
+                          power_state=int(info.power_state))
+
+
+async def confirm_resize(agent: ComputeAgent, instance: dict[str, Any],
+                         payload: Mapping[str, Any]) -> None:
+    """Source: forget the old guest (unless the move stayed on this host)."""
+    m = await _migration(agent, payload)
+    if m["status"] != "confirming" or m["source_compute"] != agent.host:
+        return
+    if m["dest_compute"] != agent.host:
+        await agent.driver.destroy(instance["uuid"])
+    await resize.confirmed(agent.rt, instance["uuid"], m["uuid"])
+
+
+async def revert_resize(agent: ComputeAgent, instance: dict[str, Any],
+                        payload: Mapping[str, Any]) -> None:
+    """Destination: drop the new guest (unless the move stayed on this host)."""
+    m = await _migration(agent, payload)
+    if m["status"] != "reverting" or m["dest_compute"] != agent.host:
+        return
+    if m["source_compute"] != agent.host:
+        await agent.driver.destroy(instance["uuid"])
+    await resize.dest_reverted(agent.rt, instance["uuid"], m["uuid"])
+
+
+async def finish_revert_resize(agent: ComputeAgent, instance: dict[str, Any],
+                               payload: Mapping[str, Any]) -> None:
+    """Source: bring the old guest back with the old flavor."""
+    m = await _migration(agent, payload)
+    if m["status"] != "reverting" or m["source_compute"] != agent.host:
+        return
+    await agent.driver.finish_revert_migration(resize.guest_of(instance, m["old_flavor"]))
+    info = await agent.driver.get_info(instance["uuid"])
+    await resize.reverted(agent.rt, instance["uuid"], m["uuid"],
+                          power_state=int(info.power_state))
+
+
+MOVE_OPERATIONS = {"resize_instance": resize_instance, "finish_resize": finish_resize,
+                   "confirm_resize": confirm_resize, "revert_resize": revert_resize,
+                   "finish_revert_resize": finish_revert_resize}
+
+
 def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:
     """The driver of ``host`` when its agent runs in this process."""
     from nubo.compute import workers
@@ -72,3 +144,5 @@ def register_all() -> None:
 
     register(actions.AGENT_OP, server_action)
     register(snapshots.AGENT_OP, snapshot)
+    for name, op in MOVE_OPERATIONS.items():
+        register(name, op)

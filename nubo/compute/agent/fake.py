@@ -158,5 +158,35 @@ class FakeDriver(ComputeDriver):
         d = self._domain(uuid)
         return f"fake disk of {uuid} ({d.get('image_ref')})".encode()
 
+    # resize and cold migration: the source keeps its (powered off) domain until
+    # the move is confirmed or reverted, as a real hypervisor keeps its disk
+    async def migrate_disk_and_power_off(self, uuid: str, dest_host: str) -> None:
+        await self._set_power(uuid, "migrate_disk_and_power_off", PowerState.SHUTDOWN)
+
+    async def finish_migration(self, instance: Instance) -> None:
+        await self._delay("finish_migration")
+        await self._put_domain(instance)
+
+    async def finish_revert_migration(self, instance: Instance) -> None:
+        await self._delay("finish_revert_migration")
+        await self._put_domain(instance)
+
+    async def _put_domain(self, instance: Instance) -> None:
+        """(Re)define ``instance``'s domain with its flavor; running unless the
+        instance says ``power_on`` False."""
+        flavor = instance["flavor"]
+        running = instance.get("power_on", True)
+        async with self._lock:
+            old = self.domains.get(instance["uuid"], {})
+            self.domains[instance["uuid"]] = {
+                "name": instance.get("display_name"),
+                "power_state": int(PowerState.RUNNING if running else PowerState.SHUTDOWN),
+                "vcpus": int(flavor["vcpus"]), "memory_mb": int(flavor["ram"]),
+                "image_ref": instance.get("image_ref"),
+                "console": [*old.get("console", [f"fake console of {instance['uuid']}"]),
+                            "login:"],
+            }
+            await self._save()
+
     async def get_console_output(self, uuid: str) -> str:
         return "\n".join(self._domain(uuid).get("console", [])) + "\n"

@@ -12,6 +12,7 @@ from nubo.compute.api import (
     instance_actions,
     keypairs,
     limits,
+    migrations,
     quotas,
     server_actions,
     server_groups,
@@ -36,7 +37,8 @@ CORE = [servers.router, services.router, hypervisors.router, availability_zones.
 
 
 # server actions, metadata, tags, migrations (actions helper)
-ACTIONS = [server_actions.router, server_metadata.router, server_tags.router]
+ACTIONS = [server_actions.router, server_metadata.router, server_tags.router,
+           migrations.router]
 
 
 def service_app() -> ServiceApp:
