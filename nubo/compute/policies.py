@@ -153,3 +153,8 @@ DEFAULTS.update({
     "os_compute_api:servers:migrations:index": _ADMIN,
     "os_compute_api:servers:migrations:show": _ADMIN,
 })
+DEFAULTS.update({
+    "os_compute_api:os-shelve:shelve": _MEMBER,
+    "os_compute_api:os-shelve:shelve_offload": _ADMIN,
+    "os_compute_api:os-shelve:unshelve": _MEMBER,
+})

@@ -162,6 +162,9 @@ class ComputeSettings:
     max_build_attempts: int = 3
     # resize may pick the server's own host (Nova's option; a one-host cloud needs it)
     allow_resize_to_same_host: bool = False
+    # seconds a SHELVED server keeps its host before it is offloaded: 0 at once
+    # (Nova's default), -1 never (only shelveOffload does it; other values as -1 today)
+    shelved_offload_time: int = 0
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from nubo.compute.agent.driver import ComputeDriver, DriverError
 from nubo.compute.service import actions, migrations, resize, snapshots
-from nubo.compute.states import TaskState
+from nubo.compute.service import shelve as shelving
+from nubo.compute.states import PowerState, TaskState
 from nubo.core.errors import NuboError
 from nubo.core.runtime import Runtime
 
@@ -122,9 +123,61 @@ async def finish_revert_resize(agent: ComputeAgent, instance: dict[str, Any],
                           power_state=int(info.power_state))
 
 
+# ------------------------------------------------------------------- shelve
+
+
+async def shelve(agent: ComputeAgent, instance: dict[str, Any],
+                 payload: Mapping[str, Any]) -> None:
+    """Power off and store the disk in the shelved image."""
+    uuid = instance["uuid"]
+    if instance["host"] != agent.host or not await shelving.set_task(
+            agent.rt, uuid, TaskState.SHELVING, TaskState.SHELVING_IMAGE_UPLOADING):
+        return
+    try:
+        if (await agent.driver.get_info(uuid)).power_state != PowerState.SHUTDOWN:
+            await agent.driver.power_off(uuid)
+        await snapshots.upload(agent.rt, payload, await agent.driver.snapshot(uuid))
+    except NuboError as e:
+        await shelving.shelved(agent.rt, uuid, payload, host=agent.host, error=e.message)
+        return
+    await shelving.shelved(agent.rt, uuid, payload, host=agent.host)
+
+
+async def shelve_offload(agent: ComputeAgent, instance: dict[str, Any],
+                         payload: Mapping[str, Any]) -> None:
+    if (instance["host"] != agent.host
+            or instance["task_state"] != TaskState.SHELVING_OFFLOADING.value):
+        return
+    await agent.driver.destroy(instance["uuid"])
+    await shelving.offloaded(agent.rt, instance["uuid"], host=agent.host)
+
+
+async def unshelve(agent: ComputeAgent, instance: dict[str, Any],
+                   payload: Mapping[str, Any]) -> None:
+    """Power the guest on where it is, or spawn it here from the shelved image."""
+    uuid = instance["uuid"]
+    if instance["host"] != agent.host or instance["task_state"] != \
+            TaskState.UNSHELVING.value:
+        return
+    try:
+        if uuid in await agent.driver.list_instances():
+            await agent.driver.power_on(uuid)
+        else:
+            image = instance["system_metadata"].get("shelved_image_id")
+            await agent.driver.spawn({**instance, "image_ref": image or
+                                      instance["image_ref"]})
+        info = await agent.driver.get_info(uuid)
+    except NuboError as e:
+        await shelving.unshelve_failed(agent.rt, uuid, host=agent.host, reason=e.message)
+        return
+    await shelving.unshelved(agent.rt, uuid, payload, host=agent.host,
+                             power_state=int(info.power_state))
+
+
 MOVE_OPERATIONS = {"resize_instance": resize_instance, "finish_resize": finish_resize,
                    "confirm_resize": confirm_resize, "revert_resize": revert_resize,
-                   "finish_revert_resize": finish_revert_resize}
+                   "finish_revert_resize": finish_revert_resize, "shelve": shelve,
+                   "shelve_offload": shelve_offload, "unshelve": unshelve}
 
 
 def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:

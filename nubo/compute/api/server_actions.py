@@ -9,7 +9,7 @@ from typing import Any
 from nubo.compute.agent.actions import local_driver
 from nubo.compute.api import validation as v
 from nubo.compute.api.servers import register_action
-from nubo.compute.service import actions, flavors, hosts, resize, snapshots
+from nubo.compute.service import actions, flavors, hosts, resize, shelve, snapshots
 from nubo.compute.service.servers import flavor_dict
 from nubo.compute.states import VmState
 from nubo.core.api.responses import empty
@@ -289,3 +289,41 @@ register_action("resize", resize_server)
 register_action("confirmResize", confirm_resize)
 register_action("revertResize", revert_resize)
 register_action("migrate", migrate)
+
+
+# ------------------------------------------------------------------- shelve
+
+
+async def shelve_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("shelve", args)
+    authorize(req, "os_compute_api:os-shelve:shelve", server)
+    await shelve.shelve(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return None
+
+
+async def shelve_offload(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("shelveOffload", args)
+    authorize(req, "os_compute_api:os-shelve:shelve_offload", server)
+    await shelve.shelve_offload(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return None
+
+
+async def unshelve_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    zone = None
+    if req.at_least("2.77") and isinstance(args, dict):
+        v.only(args, {"availability_zone"}, "unshelve")
+        if "availability_zone" not in args:
+            raise BadRequest("Invalid input for field/attribute unshelve. Value: "
+                             f"{args}. 'availability_zone' is a required property")
+        zone = v.string("availability_zone", args["availability_zone"], max_length=255)
+    else:
+        no_args("unshelve", args)
+    authorize(req, "os_compute_api:os-shelve:unshelve", server)
+    await shelve.unshelve(req.rt, req.ctx, server["uuid"], request_id=req.request_id,
+                          availability_zone=zone)
+    return None
+
+
+register_action("shelve", shelve_server)
+register_action("shelveOffload", shelve_offload)
+register_action("unshelve", unshelve_server)
