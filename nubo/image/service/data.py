@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import utcnow
-from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from nubo.core.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
 from nubo.core.runtime import Runtime
 from nubo.image import tables as t
 from nubo.image.inspect import inspect
@@ -115,7 +115,8 @@ async def _activate(rt: Runtime, row: dict[str, Any], written: Written, frm: Sta
                        staged_size=None)
     if not done:
         await store.delete(image_id)
-        raise Conflict(f"Image {image_id} was deleted or changed during the upload.")
+        raise Gone(f"Image {image_id} could not be found after upload: it was deleted "
+                   "during the upload.")
 
 
 async def upload_image(rt: Runtime, ctx: RequestContext, image_id: str,

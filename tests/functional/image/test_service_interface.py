@@ -18,7 +18,7 @@ from nubo.cli.launcher import load_specs, running
 from nubo.core.auth.context import RequestContext
 from nubo.core.bus.base import Envelope
 from nubo.core.config import load_settings
-from nubo.core.errors import BadRequest, NotFound, PayloadTooLarge, PolicyNotAuthorized
+from nubo.core.errors import BadRequest, Gone, NotFound, PayloadTooLarge, PolicyNotAuthorized
 from nubo.core.runtime import Runtime
 from nubo.image import recovery
 from nubo.image.service import data, images
@@ -202,3 +202,26 @@ async def test_notifications(rt: Runtime) -> None:
         assert mine[4][1]["status"] == "deleted"
     finally:
         await subscription.cancel()
+
+
+async def test_image_deleted_during_upload(rt: Runtime) -> None:
+    ctx = member()
+    image_id = (await images.create_image(rt, ctx, {"disk_format": "raw",
+                                                    "container_format": "bare"}))["id"]
+    gate = asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"\0" * 10
+        await gate.wait()
+        yield b"\0" * 10
+
+    upload = asyncio.create_task(images.upload_image(rt, ctx, image_id, slow()))
+    for _ in range(200):
+        if (await images.get_image(rt, ctx, image_id))["status"] == "saving":
+            break
+        await asyncio.sleep(0.01)
+    await images.delete_image(rt, ctx, image_id)
+    gate.set()
+    with pytest.raises(Gone):
+        await upload
+    assert not list((rt.settings.state_path / "images").glob(f"*{image_id}*"))
