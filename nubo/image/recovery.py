@@ -104,8 +104,15 @@ async def start(rt: Runtime) -> None:
 
 
 async def stop(rt: Runtime) -> None:
-    task = rt.state.pop(TASK_KEY, None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Stop the sweeps and cancel any import still running: its image goes back to
+    ``queued``, or, if cut off elsewhere, is given back by a later sweep."""
+    from nubo.image.service.data import TASKS_KEY
+
+    tasks = [rt.state.pop(TASK_KEY, None), *rt.state.pop(TASKS_KEY, set())]
+    for task in tasks:
+        if task is not None:
+            task.cancel()
+    for task in tasks:
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
