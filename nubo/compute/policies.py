@@ -158,3 +158,10 @@ DEFAULTS.update({
     "os_compute_api:os-shelve:shelve_offload": _ADMIN,
     "os_compute_api:os-shelve:unshelve": _MEMBER,
 })
+DEFAULTS.update({
+    "os_compute_api:os-rescue": _MEMBER,
+    "os_compute_api:os-unrescue": _MEMBER,
+    "os_compute_api:os-admin-password": _MEMBER,
+    "os_compute_api:servers:trigger_crash_dump": _MEMBER,
+    "os_compute_api:os-deferred-delete:restore": _MEMBER,
+})

@@ -26,10 +26,12 @@ async def server_action(agent: ComputeAgent, instance: dict[str, Any],
     action = actions.AGENT_ACTIONS.get(name)
     uuid = instance["uuid"]
     if (action is None or instance["deleted"] or instance["host"] != agent.host
-            or instance["task_state"] != action.task.value):
+            or instance["task_state"] != action.task_value):
         return       # already done, or no longer wanted
+    kwargs = {**action.args, **(payload.get("args") or {})}
     try:
-        await getattr(agent.driver, action.driver_call)(uuid, **action.args)
+        await getattr(agent.driver, action.driver_call)(
+            instance if action.with_instance else uuid, **kwargs)
         info = await agent.driver.get_info(uuid)
     except DriverError as e:
         log.warning("%s of %s on %s failed: %s", name, uuid, agent.host, e.message)

@@ -124,3 +124,18 @@ class ComputeDriver(abc.ABC):
 
     async def unrescue(self, uuid: str) -> None:
         raise DriverError("this driver cannot rescue")
+
+    async def set_admin_password(self, uuid: str, password: str) -> None:
+        raise DriverError("this driver cannot set an admin password")
+
+    async def trigger_crash_dump(self, uuid: str) -> None:
+        raise DriverError("this driver cannot trigger a crash dump")
+
+    async def live_migrate(self, uuid: str, dest_host: str) -> dict[str, Any]:
+        """Send the running guest to ``dest_host``; what the destination needs to
+        take it over (``post_live_migration_at_destination``)."""
+        raise DriverError("this driver cannot live-migrate")
+
+    async def post_live_migration_at_destination(self, instance: Instance,
+                                                 state: Mapping[str, Any]) -> None:
+        raise DriverError("this driver cannot live-migrate")

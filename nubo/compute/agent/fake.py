@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,37 @@ class FakeDriver(ComputeDriver):
                 "console": [*old.get("console", [f"fake console of {instance['uuid']}"]),
                             "login:"],
             }
+            await self._save()
+
+    async def rescue(self, instance: Instance, rescue_image: str | None) -> None:
+        await self._set_power(instance["uuid"], "rescue", PowerState.RUNNING)
+
+    async def unrescue(self, uuid: str) -> None:
+        await self._set_power(uuid, "unrescue", PowerState.RUNNING)
+
+    async def set_admin_password(self, uuid: str, password: str) -> None:
+        d = self._domain(uuid)
+        if PowerState(d["power_state"]) != PowerState.RUNNING:
+            raise DriverError("cannot set the password of a guest that is not running")
+        await self._set_power(uuid, "set_admin_password", PowerState.RUNNING)
+
+    async def trigger_crash_dump(self, uuid: str) -> None:
+        d = self._domain(uuid)
+        await self._set_power(uuid, "crash_dump (NMI)", PowerState(d["power_state"]))
+
+    async def live_migrate(self, uuid: str, dest_host: str) -> dict[str, Any]:
+        await self._delay("live_migration")
+        async with self._lock:
+            d = self.domains.pop(uuid, None)
+            if d is None:
+                raise DomainNotFound(f"no domain {uuid} on fake host {self.host}")
+            await self._save()
+        return dict(d)
+
+    async def post_live_migration_at_destination(self, instance: Instance,
+                                                 state: Mapping[str, Any]) -> None:
+        async with self._lock:
+            self.domains[instance["uuid"]] = dict(state)
             await self._save()
 
     async def get_console_output(self, uuid: str) -> str:

@@ -4,15 +4,17 @@ see the server: another project's server is 404 before any of these run)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from nubo.compute import clients
 from nubo.compute.agent.actions import local_driver
 from nubo.compute.api import validation as v
 from nubo.compute.api.servers import register_action
 from nubo.compute.service import actions, flavors, hosts, resize, shelve, snapshots
 from nubo.compute.service.servers import flavor_dict
-from nubo.compute.states import VmState
-from nubo.core.api.responses import empty
+from nubo.compute.states import VmState, check_allowed
+from nubo.core.api.responses import JSONResponse, empty
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.errors import BadRequest, Conflict, NotFound
 
@@ -327,3 +329,78 @@ async def unshelve_server(req: ApiRequest, server: dict[str, Any], args: Any) ->
 register_action("shelve", shelve_server)
 register_action("shelveOffload", shelve_offload)
 register_action("unshelve", unshelve_server)
+
+
+# ---------------------------------------- rescue, password, crash dump, restore
+
+
+def _admin_pass(value: Any) -> str:
+    if not isinstance(value, str):
+        raise v.invalid("adminPass", value, f"{value!r} is not of type 'string'")
+    return value
+
+
+async def rescue(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if args is not None and not isinstance(args, dict):
+        raise BadRequest(f"Invalid input for field/attribute rescue. Value: {args}. "
+                         f"{args!r} is not of type 'object', 'null'")
+    args = args or {}
+    v.only(args, {"adminPass", "rescue_image_ref"}, "rescue")
+    password = _admin_pass(args["adminPass"]) if "adminPass" in args else None
+    authorize(req, "os_compute_api:os-rescue", server)
+    image = None
+    if "rescue_image_ref" in args:
+        image = (await clients.get_image(req.rt, req.ctx, str(args["rescue_image_ref"])))["id"]
+    if password is None and req.rt.settings.compute.enable_instance_password:
+        password = secrets.token_urlsafe(9)
+    await actions.begin_action(req.rt, req.ctx, server["uuid"], "rescue",
+                               request_id=req.request_id, args={"rescue_image": image})
+    if not req.rt.settings.compute.enable_instance_password:
+        return JSONResponse({}, status_code=200)
+    return JSONResponse({"adminPass": password}, status_code=200)
+
+
+async def unrescue(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("unrescue", args)
+    authorize(req, "os_compute_api:os-unrescue", server)
+    await actions.begin_action(req.rt, req.ctx, server["uuid"], "unrescue",
+                               request_id=req.request_id)
+    return None
+
+
+async def change_password(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not isinstance(args, dict) or "adminPass" not in args:
+        raise BadRequest(f"Invalid input for field/attribute changePassword. Value: {args}. "
+                         "'adminPass' is a required property")
+    v.only(args, {"adminPass"}, "changePassword")
+    password = _admin_pass(args["adminPass"])
+    authorize(req, "os_compute_api:os-admin-password", server)
+    await actions.begin_action(req.rt, req.ctx, server["uuid"], "changePassword",
+                               request_id=req.request_id, args={"password": password})
+    return None
+
+
+async def trigger_crash_dump(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not req.at_least("2.17"):
+        raise NotFound("The resource could not be found.")   # Nova: not in this version
+    no_args("trigger_crash_dump", args)
+    authorize(req, "os_compute_api:servers:trigger_crash_dump", server)
+    await actions.begin_action(req.rt, req.ctx, server["uuid"], "trigger_crash_dump",
+                               request_id=req.request_id)
+    return None
+
+
+async def restore(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    """Soft delete is not offered ([compute] reclaim_instance_interval is 0), so no
+    server is ever SOFT_DELETED: this is always Nova's 409."""
+    no_args("restore", args)
+    authorize(req, "os_compute_api:os-deferred-delete:restore", server)
+    check_allowed("restore", server["uuid"], server["vm_state"], server["task_state"])
+    raise Conflict(f"Instance {server['uuid']} cannot be restored: soft delete is off.")
+
+
+register_action("rescue", rescue, status=200)
+register_action("unrescue", unrescue)
+register_action("changePassword", change_password)
+register_action("trigger_crash_dump", trigger_crash_dump)
+register_action("restore", restore)

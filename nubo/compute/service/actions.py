@@ -36,13 +36,18 @@ class AgentAction:
     """How one action goes: its task state, what the driver does, where it ends."""
 
     name: str                     # the API's action name, also the instance action
-    task: TaskState
+    task: TaskState | None        # None: the action runs without a task state
     notify: str                   # compute.instance.<notify>.start / .end
     event: str                    # the instance action event
     driver_call: str              # the ComputeDriver method the agent calls
     vm_state: VmState | None      # where it ends (None: unchanged)
     power_state: PowerState | None = None
     args: Mapping[str, Any] = field(default_factory=dict)
+    with_instance: bool = False   # the driver method takes the instance, not its uuid
+
+    @property
+    def task_value(self) -> str | None:
+        return self.task.value if self.task else None
 
 
 AGENT_ACTIONS: dict[str, AgentAction] = {a.name: a for a in (
@@ -62,6 +67,14 @@ AGENT_ACTIONS: dict[str, AgentAction] = {a.name: a for a in (
                 "suspend", VmState.SUSPENDED, PowerState.SUSPENDED),
     AgentAction("resume", TaskState.RESUMING, "resume", "compute_resume_instance", "resume",
                 VmState.ACTIVE, PowerState.RUNNING),
+    AgentAction("rescue", TaskState.RESCUING, "rescue", "compute_rescue_instance", "rescue",
+                VmState.RESCUED, PowerState.RUNNING, with_instance=True),
+    AgentAction("unrescue", TaskState.UNRESCUING, "unrescue", "compute_unrescue_instance",
+                "unrescue", VmState.ACTIVE, PowerState.RUNNING),
+    AgentAction("changePassword", TaskState.UPDATING_PASSWORD, "set_admin_password",
+                "compute_set_admin_password", "set_admin_password", None),
+    AgentAction("trigger_crash_dump", None, "trigger_crash_dump",
+                "compute_trigger_crash_dump", "trigger_crash_dump", None),
 )}
 
 
@@ -103,7 +116,8 @@ def need_host(server: Mapping[str, Any]) -> str:
 
 
 async def begin_action(rt: Runtime, ctx: RequestContext, uuid: str, name: str, *,
-                       request_id: str, op: str | None = None) -> None:
+                       request_id: str, op: str | None = None,
+                       args: Mapping[str, Any] | None = None) -> None:
     """Start agent action ``name`` (a key of ``AGENT_ACTIONS``) on a server; ``op``
     is the name the state table and the 409 message use (default: ``name``)."""
     action = AGENT_ACTIONS[name]
@@ -115,8 +129,9 @@ async def begin_action(rt: Runtime, ctx: RequestContext, uuid: str, name: str, *
                                             user_id=ctx.user_id, project_id=ctx.project_id)
         await instance_actions.start_event(tx, uuid, action.event, host=host)
         notifications.emit(tx, f"compute.instance.{action.notify}.start",
-                           {**server, "task_state": action.task.value})
-        tx.publish(agent_topic(host, AGENT_OP), {"instance_uuid": uuid, "action": name})
+                           {**server, "task_state": action.task_value})
+        tx.publish(agent_topic(host, AGENT_OP), {"instance_uuid": uuid, "action": name,
+                                                 "args": dict(args or {})})
 
 
 async def finish_action(rt: Runtime, uuid: str, name: str, *, host: str,
@@ -125,7 +140,7 @@ async def finish_action(rt: Runtime, uuid: str, name: str, *, host: str,
     action = AGENT_ACTIONS[name]
     async with rt.db.transaction() as tx:
         server = await instances.get(tx, uuid, deleted=True)
-        if server["deleted"] or server["task_state"] != action.task.value:
+        if server["deleted"] or server["task_state"] != action.task_value:
             return
         fields: dict[str, Any] = {"task_state": None}
         if action.vm_state is not None:
@@ -144,7 +159,7 @@ async def fail_action(rt: Runtime, uuid: str, name: str, *, host: str, reason: s
     action = AGENT_ACTIONS[name]
     async with rt.db.transaction() as tx:
         server = await instances.get(tx, uuid, deleted=True)
-        if server["deleted"] or server["task_state"] != action.task.value:
+        if server["deleted"] or server["task_state"] != action.task_value:
             return
         await instances.set_fields(tx, uuid, task_state=None)
         await instance_actions.finish_event(tx, uuid, action.event, result="Error",
