@@ -165,3 +165,6 @@ DEFAULTS.update({
     "os_compute_api:servers:trigger_crash_dump": _MEMBER,
     "os_compute_api:os-deferred-delete:restore": _MEMBER,
 })
+DEFAULTS.update({
+    "os_compute_api:servers:rebuild": _MEMBER,
+})

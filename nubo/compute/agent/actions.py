@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from nubo.compute.agent.driver import ComputeDriver, DriverError
 from nubo.compute.service import actions, migrations, resize, snapshots
+from nubo.compute.service import rebuild as rebuilding
 from nubo.compute.service import shelve as shelving
 from nubo.compute.states import PowerState, TaskState
 from nubo.core.errors import NuboError
@@ -176,10 +177,31 @@ async def unshelve(agent: ComputeAgent, instance: dict[str, Any],
                              power_state=int(info.power_state))
 
 
+async def rebuild(agent: ComputeAgent, instance: dict[str, Any],
+                  payload: Mapping[str, Any]) -> None:
+    """Destroy the guest and spawn it again from the (new) image."""
+    uuid = instance["uuid"]
+    if instance["host"] != agent.host or not await rebuilding.set_spawning(agent.rt, uuid):
+        return
+    try:
+        await agent.driver.destroy(uuid)
+        await agent.driver.spawn(instance)
+        if not rebuilding.wants_power(instance):
+            await agent.driver.power_off(uuid)
+        info = await agent.driver.get_info(uuid)
+    except NuboError as e:
+        await rebuilding.rebuilt(agent.rt, uuid, host=agent.host, power_state=0,
+                                 error=e.message)
+        return
+    await rebuilding.rebuilt(agent.rt, uuid, host=agent.host,
+                             power_state=int(info.power_state))
+
+
 MOVE_OPERATIONS = {"resize_instance": resize_instance, "finish_resize": finish_resize,
                    "confirm_resize": confirm_resize, "revert_resize": revert_resize,
                    "finish_revert_resize": finish_revert_resize, "shelve": shelve,
-                   "shelve_offload": shelve_offload, "unshelve": unshelve}
+                   "shelve_offload": shelve_offload, "unshelve": unshelve,
+                   "rebuild": rebuild}
 
 
 def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:

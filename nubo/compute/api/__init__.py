@@ -17,6 +17,7 @@ from nubo.compute.api import (
     server_actions,
     server_groups,
     server_metadata,
+    server_moves,
     server_tags,
     servers,
     services,
@@ -37,8 +38,8 @@ CORE = [servers.router, services.router, hypervisors.router, availability_zones.
 
 
 # server actions, metadata, tags, migrations (actions helper)
-ACTIONS = [server_actions.router, server_metadata.router, server_tags.router,
-           migrations.router]
+ACTIONS = [server_actions.router, server_moves.router, server_metadata.router,
+           server_tags.router, migrations.router]
 
 
 def service_app() -> ServiceApp:

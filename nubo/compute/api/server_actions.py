@@ -11,8 +11,7 @@ from nubo.compute import clients
 from nubo.compute.agent.actions import local_driver
 from nubo.compute.api import validation as v
 from nubo.compute.api.servers import register_action
-from nubo.compute.service import actions, flavors, hosts, resize, shelve, snapshots
-from nubo.compute.service.servers import flavor_dict
+from nubo.compute.service import actions, snapshots
 from nubo.compute.states import VmState, check_allowed
 from nubo.core.api.responses import JSONResponse, empty
 from nubo.core.api.routing import ApiRequest, Reply, Router
@@ -217,118 +216,6 @@ async def create_backup(req: ApiRequest, server: dict[str, Any], args: Any) -> R
 
 register_action("createImage", create_image)
 register_action("createBackup", create_backup)
-
-
-# ------------------------------------------------------- resize / cold migrate
-
-
-async def _new_flavor(req: ApiRequest, ref: Any) -> dict[str, Any]:
-    if not isinstance(ref, (str, int)) or isinstance(ref, bool) or str(ref) == "":
-        raise v.invalid("flavorRef", ref, f"{ref!r} is not of type 'string', 'integer'")
-    flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
-    try:
-        return flavor_dict(await flavors.get_flavor(req.rt, req.ctx, flavor_id))
-    except NotFound:
-        raise BadRequest("Unable to locate requested flavor.") from None
-
-
-async def resize_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    if not isinstance(args, dict) or "flavorRef" not in args:
-        raise BadRequest(f"Invalid input for field/attribute resize. Value: {args}. "
-                         "'flavorRef' is a required property")
-    v.only(args, {"flavorRef", "OS-DCF:diskConfig"}, "resize")
-    if args.get("OS-DCF:diskConfig", "MANUAL") not in ("AUTO", "MANUAL"):
-        raise v.invalid("OS-DCF:diskConfig", args["OS-DCF:diskConfig"],
-                        "is not one of ['AUTO', 'MANUAL']")
-    authorize(req, "os_compute_api:servers:resize", server)
-    flavor = await _new_flavor(req, args["flavorRef"])
-    old = server["flavor"]
-    if flavor["id"] == old["id"]:
-        raise BadRequest("When resizing, instances must change flavor!")
-    if server["image_ref"] and flavor["disk"] < old["disk"]:
-        raise BadRequest("Resize error: Unable to resize disk down.")
-    await resize.begin_move(req.rt, req.ctx, server["uuid"], new_flavor=flavor,
-                            request_id=req.request_id)
-    return None
-
-
-async def confirm_resize(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    no_args("confirmResize", args)
-    authorize(req, "os_compute_api:servers:confirm_resize", server)
-    await resize.confirm(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
-    return empty(204)
-
-
-async def revert_resize(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    no_args("revertResize", args)
-    authorize(req, "os_compute_api:servers:revert_resize", server)
-    await resize.revert(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
-    return None
-
-
-async def migrate(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    host = None
-    if req.at_least("2.56") and isinstance(args, dict):
-        v.only(args, {"host"}, "migrate")
-        if args.get("host") is not None:
-            host = v.string("host", args["host"], max_length=255)
-    else:
-        no_args("migrate", args)
-    authorize(req, "os_compute_api:os-migrate-server:migrate", server)
-    if host is not None:
-        authorize(req, "os_compute_api:os-migrate-server:migrate:host", server)
-        if await hosts.get_service(req.rt, host) is None:
-            raise BadRequest(f"Compute host {host} could not be found.")
-        if host == server["host"]:
-            raise BadRequest(f"Unable to migrate instance ({server['uuid']}) to current "
-                             f"host ({host}).")
-    await resize.begin_move(req.rt, req.ctx, server["uuid"], new_flavor=None,
-                            request_id=req.request_id, host=host)
-    return None
-
-
-register_action("resize", resize_server)
-register_action("confirmResize", confirm_resize)
-register_action("revertResize", revert_resize)
-register_action("migrate", migrate)
-
-
-# ------------------------------------------------------------------- shelve
-
-
-async def shelve_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    no_args("shelve", args)
-    authorize(req, "os_compute_api:os-shelve:shelve", server)
-    await shelve.shelve(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
-    return None
-
-
-async def shelve_offload(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    no_args("shelveOffload", args)
-    authorize(req, "os_compute_api:os-shelve:shelve_offload", server)
-    await shelve.shelve_offload(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
-    return None
-
-
-async def unshelve_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    zone = None
-    if req.at_least("2.77") and isinstance(args, dict):
-        v.only(args, {"availability_zone"}, "unshelve")
-        if "availability_zone" not in args:
-            raise BadRequest("Invalid input for field/attribute unshelve. Value: "
-                             f"{args}. 'availability_zone' is a required property")
-        zone = v.string("availability_zone", args["availability_zone"], max_length=255)
-    else:
-        no_args("unshelve", args)
-    authorize(req, "os_compute_api:os-shelve:unshelve", server)
-    await shelve.unshelve(req.rt, req.ctx, server["uuid"], request_id=req.request_id,
-                          availability_zone=zone)
-    return None
-
-
-register_action("shelve", shelve_server)
-register_action("shelveOffload", shelve_offload)
-register_action("unshelve", unshelve_server)
 
 
 # ---------------------------------------- rescue, password, crash dump, restore

@@ -1,0 +1,215 @@
+"""Server actions that move or remake a server: resize / confirmResize /
+revertResize, migrate, os-migrateLive, evacuate, shelve / shelveOffload /
+unshelve, rebuild (registered into the dispatcher of ``api/servers.py``)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from nubo.compute.api import server_create, server_views
+from nubo.compute.api import validation as v
+from nubo.compute.api.server_actions import authorize, no_args
+from nubo.compute.api.servers import register_action
+from nubo.compute.service import flavors, hosts, quotas, resize, shelve
+from nubo.compute.service import rebuild as rebuilding
+from nubo.compute.service.servers import flavor_dict
+from nubo.core.api.responses import empty
+from nubo.core.api.routing import ApiRequest, Reply, Router
+from nubo.core.errors import BadRequest, NotFound
+
+router = Router()     # the actions need no routes of their own; see register_action
+
+
+# ------------------------------------------------------- resize / cold migrate
+
+
+async def _new_flavor(req: ApiRequest, ref: Any) -> dict[str, Any]:
+    if not isinstance(ref, (str, int)) or isinstance(ref, bool) or str(ref) == "":
+        raise v.invalid("flavorRef", ref, f"{ref!r} is not of type 'string', 'integer'")
+    flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
+    try:
+        return flavor_dict(await flavors.get_flavor(req.rt, req.ctx, flavor_id))
+    except NotFound:
+        raise BadRequest("Unable to locate requested flavor.") from None
+
+
+async def resize_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not isinstance(args, dict) or "flavorRef" not in args:
+        raise BadRequest(f"Invalid input for field/attribute resize. Value: {args}. "
+                         "'flavorRef' is a required property")
+    v.only(args, {"flavorRef", "OS-DCF:diskConfig"}, "resize")
+    if args.get("OS-DCF:diskConfig", "MANUAL") not in ("AUTO", "MANUAL"):
+        raise v.invalid("OS-DCF:diskConfig", args["OS-DCF:diskConfig"],
+                        "is not one of ['AUTO', 'MANUAL']")
+    authorize(req, "os_compute_api:servers:resize", server)
+    flavor = await _new_flavor(req, args["flavorRef"])
+    old = server["flavor"]
+    if flavor["id"] == old["id"]:
+        raise BadRequest("When resizing, instances must change flavor!")
+    if server["image_ref"] and flavor["disk"] < old["disk"]:
+        raise BadRequest("Resize error: Unable to resize disk down.")
+    await resize.begin_move(req.rt, req.ctx, server["uuid"], new_flavor=flavor,
+                            request_id=req.request_id)
+    return None
+
+
+async def confirm_resize(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("confirmResize", args)
+    authorize(req, "os_compute_api:servers:confirm_resize", server)
+    await resize.confirm(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return empty(204)
+
+
+async def revert_resize(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("revertResize", args)
+    authorize(req, "os_compute_api:servers:revert_resize", server)
+    await resize.revert(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return None
+
+
+async def migrate(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    host = None
+    if req.at_least("2.56") and isinstance(args, dict):
+        v.only(args, {"host"}, "migrate")
+        if args.get("host") is not None:
+            host = v.string("host", args["host"], max_length=255)
+    else:
+        no_args("migrate", args)
+    authorize(req, "os_compute_api:os-migrate-server:migrate", server)
+    if host is not None:
+        authorize(req, "os_compute_api:os-migrate-server:migrate:host", server)
+        if await hosts.get_service(req.rt, host) is None:
+            raise BadRequest(f"Compute host {host} could not be found.")
+        if host == server["host"]:
+            raise BadRequest(f"Unable to migrate instance ({server['uuid']}) to current "
+                             f"host ({host}).")
+    await resize.begin_move(req.rt, req.ctx, server["uuid"], new_flavor=None,
+                            request_id=req.request_id, host=host)
+    return None
+
+
+register_action("resize", resize_server)
+register_action("confirmResize", confirm_resize)
+register_action("revertResize", revert_resize)
+register_action("migrate", migrate)
+
+
+# ------------------------------------------------------------------- shelve
+
+
+async def shelve_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("shelve", args)
+    authorize(req, "os_compute_api:os-shelve:shelve", server)
+    await shelve.shelve(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return None
+
+
+async def shelve_offload(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    no_args("shelveOffload", args)
+    authorize(req, "os_compute_api:os-shelve:shelve_offload", server)
+    await shelve.shelve_offload(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return None
+
+
+async def unshelve_server(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    zone = None
+    if req.at_least("2.77") and isinstance(args, dict):
+        v.only(args, {"availability_zone"}, "unshelve")
+        if "availability_zone" not in args:
+            raise BadRequest("Invalid input for field/attribute unshelve. Value: "
+                             f"{args}. 'availability_zone' is a required property")
+        zone = v.string("availability_zone", args["availability_zone"], max_length=255)
+    else:
+        no_args("unshelve", args)
+    authorize(req, "os_compute_api:os-shelve:unshelve", server)
+    await shelve.unshelve(req.rt, req.ctx, server["uuid"], request_id=req.request_id,
+                          availability_zone=zone)
+    return None
+
+
+register_action("shelve", shelve_server)
+register_action("shelveOffload", shelve_offload)
+register_action("unshelve", unshelve_server)
+
+
+# ------------------------------------------------------------------ rebuild
+
+# what the rebuild answer lacked before 2.75 made it the full GET body
+_BEFORE_275 = ("OS-EXT-AZ:availability_zone", "config_drive", "OS-SRV-USG:launched_at",
+               "OS-SRV-USG:terminated_at", "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state",
+               "OS-EXT-STS:power_state", "os-extended-volumes:volumes_attached",
+               "security_groups", "host_status")
+
+
+def _rebuild_fields(req: ApiRequest, args: dict[str, Any]) -> rebuilding.RebuildRequest:
+    allowed = {"imageRef", "name", "adminPass", "metadata", "OS-DCF:diskConfig",
+               "preserve_ephemeral", "accessIPv4", "accessIPv6"}
+    for key, version in (("description", "2.19"), ("key_name", "2.54"),
+                         ("user_data", "2.57"), ("trusted_image_certificates", "2.63"),
+                         ("hostname", "2.90")):
+        if req.at_least(version):
+            allowed.add(key)
+    if not req.at_least("2.57"):
+        allowed.add("personality")
+    v.only(args, allowed, "rebuild")
+    ref = args["imageRef"]
+    if not isinstance(ref, str) or not ref:
+        raise v.invalid("imageRef", ref, f"{ref!r} is not a valid image reference")
+    out = rebuilding.RebuildRequest(image_ref=ref.rstrip("/").rsplit("/", 1)[-1])
+    if "name" in args:
+        out.fields["display_name"] = v.string("name", args["name"], max_length=255)
+    if "description" in args:
+        out.fields["display_description"] = v.string(
+            "description", args["description"], min_length=0, nullable=True)
+    if "accessIPv4" in args:
+        out.fields["access_ip_v4"] = server_create._ip(args["accessIPv4"], "accessIPv4", 4)
+    if "accessIPv6" in args:
+        out.fields["access_ip_v6"] = server_create._ip(args["accessIPv6"], "accessIPv6", 6)
+    if "user_data" in args:
+        out.fields["user_data"] = server_create._user_data(args["user_data"])
+    if "hostname" in args:
+        out.fields["hostname"] = server_create._hostname(args["hostname"])
+    if "metadata" in args:
+        out.metadata = server_create._metadata(args["metadata"])
+    if "key_name" in args:
+        out.key_name = None if args["key_name"] is None else v.string(
+            "key_name", args["key_name"], max_length=255)
+    if "preserve_ephemeral" in args:
+        out.preserve_ephemeral = v.boolean("preserve_ephemeral", args["preserve_ephemeral"])
+    if "OS-DCF:diskConfig" in args:
+        server_create._disk_config(args["OS-DCF:diskConfig"])
+    return out
+
+
+async def rebuild(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not isinstance(args, dict) or "imageRef" not in args:
+        raise BadRequest(f"Invalid input for field/attribute rebuild. Value: {args}. "
+                         "'imageRef' is a required property")
+    wanted = _rebuild_fields(req, args)
+    password = args.get("adminPass")
+    if password is not None and not isinstance(password, str):
+        raise v.invalid("adminPass", password, f"{password!r} is not of type 'string'")
+    authorize(req, "os_compute_api:servers:rebuild", server)
+    if wanted.metadata is not None:
+        async with req.rt.db.read() as conn:
+            limits = await quotas.project_limits(conn, req.rt, server["project_id"])
+        limit = int(limits.get("metadata_items", 128))
+        if limit >= 0:
+            server_create.check_quota_free_fields(wanted.metadata, limit)
+    done = await rebuilding.rebuild(req.rt, req.ctx, server["uuid"], wanted,
+                                    request_id=req.request_id)
+    admin = req.allowed("os_compute_api:os-extended-server-attributes",
+                        {"project_id": server["project_id"]})
+    body = server_views.full(req, done, admin=admin)
+    if not req.at_least("2.75"):
+        body = {k: val for k, val in body.items()
+                if k not in _BEFORE_275 and not k.startswith("OS-EXT-SRV-ATTR:")}
+        if req.at_least("2.54"):
+            body["key_name"] = done.get("key_name")
+    if req.rt.settings.compute.enable_instance_password:
+        body["adminPass"] = password or secrets.token_urlsafe(9)
+    return {"server": body}
+
+
+register_action("rebuild", rebuild)
