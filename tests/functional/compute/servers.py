@@ -66,10 +66,11 @@ def boot(nova: Nova, image: str, *, wait: bool = True, **extra: Any) -> dict[str
 
 @pytest.fixture(scope="session")
 def image_id(cloud: Cloud) -> str:
-    """A public 1 MiB raw image, made once per cloud through the image API."""
+    """A 1 MiB raw image every project may boot, made once per cloud through the
+    image API; "community", so that it stays out of other tests' image lists."""
     conn = cloud.connect("nubo-admin")
     image = conn.image.create_image(name=f"tiny-{uuid.uuid4().hex[:6]}", disk_format="raw",
-                                    container_format="bare", visibility="public",
+                                    container_format="bare", visibility="community",
                                     data=io.BytesIO(b"\0" * 1024 * 1024))
     conn.image.wait_for_status(image, "active", wait=30)
     return str(image.id)

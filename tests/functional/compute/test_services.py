@@ -146,9 +146,10 @@ def test_server_on_a_down_host(admin_nova: Nova, image_id: str, enabled_again: N
     # the agent cannot be reached: the delete is finished by the API at once
     assert admin_nova.delete(f"/servers/{server['id']}").status_code == 204
     fault(admin_nova.get(f"/servers/{server['id']}"), 404, "itemNotFound")
-    detail = admin_nova.get("/os-hypervisors/detail").json()["hypervisors"]
-    assert next(h for h in detail if h["hypervisor_hostname"] == "fake-host-2")[
-        "running_vms"] == 0
+    listed = admin_nova.get("/os-hypervisors", version="2.53",
+                            params={"with_servers": "true"}).json()["hypervisors"]
+    on_2 = next(h for h in listed if h["hypervisor_hostname"] == "fake-host-2")
+    assert server["id"] not in {s["uuid"] for s in on_2.get("servers", [])}
 
 
 def test_delete_a_service(admin_nova: Nova) -> None:
