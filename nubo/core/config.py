@@ -84,6 +84,9 @@ class IdentitySettings:
     disable_user_account_days_inactive: int = 0
     # how many times a trust may be redelegated (Keystone's [trust])
     max_redelegation_count: int = 3
+    # LDAP domains may also be configured through /v3/domains/{id}/config (Keystone's
+    # [identity] domain_configurations_from_database); see docs/identity.md
+    domain_configurations_from_database: bool = False
     # domain id -> ldap settings table, see docs/identity.md
     domain_ldap: dict[str, dict[str, Any]] = field(default_factory=dict)
 

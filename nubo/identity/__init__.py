@@ -14,9 +14,12 @@ def _api():  # type: ignore[no-untyped-def]
 
 async def _start(rt: Runtime) -> None:
     from nubo.identity import backends
+    from nubo.identity.backends import domain_tables
     from nubo.identity.service import cache, catalog, revoke, tokens
 
     backends.validate(rt.settings)
+    await domain_tables.load(rt)
+    await rt.bus.subscribe(domain_tables.TOPIC, lambda env: domain_tables.on_message(rt, env))
     await tokens.start(rt)
     rt.validate_token = lambda token, rid: tokens.validate_context(rt, token, rid)
     await rt.bus.subscribe(revoke.TOPIC, lambda env: revoke.on_message(rt, env))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from nubo.core.api.routing import ApiRequest, Reply, Router
+from nubo.identity import backends
 from nubo.identity.api import links
 from nubo.identity.service import app_creds, assignments, groups, resource, users
 
@@ -46,7 +47,7 @@ def _scope_list_to_domain(req: ApiRequest, f: dict[str, str]) -> None:
     user or group list without a domain_id filter covers the domain of the token's
     scope: its project's domain for a project-scoped token. A system-scoped token
     lists the SQL domains, as Keystone's default driver does."""
-    if "domain_id" in f or not req.rt.settings.identity.domain_ldap:
+    if "domain_id" in f or not backends.configured(req.rt):
         return
     if req.ctx.project_id and req.ctx.project_domain_id:
         f["domain_id"] = req.ctx.project_domain_id

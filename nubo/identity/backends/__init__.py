@@ -1,9 +1,10 @@
 """Where a domain's users and groups live.
 
 SQL is the default and lives in ``nubo.identity.service.users`` / ``groups``. A
-domain listed in ``[identity.domain_ldap]`` reads its users and groups from a
-directory instead (read-only, as Keystone's LDAP driver). Role assignments stay in
-SQL for every domain.
+domain listed in ``[identity.domain_ldap]``, or configured with the ``ldap`` driver
+through the domain-config API (see ``domain_tables.py``), reads its users and groups
+from a directory instead (read-only, as Keystone's LDAP driver). Role assignments
+stay in SQL for every domain.
 
 The service modules keep their SQL path as it was and ask this module only when
 SQL has no answer: an id that is not a SQL user may be a public id recorded in
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from nubo.core.config import Settings
 from nubo.core.errors import Forbidden, NuboError, Unauthorized
 from nubo.core.runtime import Runtime
-from nubo.identity.backends import mapping
+from nubo.identity.backends import domain_tables, mapping
 from nubo.identity.backends.mapping import GROUP, USER
 from nubo.identity.service import resource
 from nubo.identity.service.filters import parse_bool
@@ -56,16 +57,23 @@ def validate(settings: Settings) -> None:
 
 def for_domain(rt: Runtime, domain_id: str | None) -> IdentityBackend | None:
     """The external back end of a domain, or None when the domain is in SQL."""
-    tables = rt.settings.identity.domain_ldap
+    tables = domain_tables.tables(rt)
     if not domain_id or domain_id not in tables:
         return None
-    built: dict[str, IdentityBackend] = rt.state.setdefault(STATE, {})
-    if domain_id not in built:
+    # domain id -> (the options it was built from, the back end)
+    built: dict[str, tuple[Mapping[str, Any], IdentityBackend]] = rt.state.setdefault(STATE, {})
+    table = tables[domain_id]
+    if domain_id not in built or built[domain_id][0] != table:
         from nubo.identity.backends.ldap import LdapIdentity, LdapOptions
 
-        built[domain_id] = LdapIdentity(domain_id,
-                                        LdapOptions.from_table(domain_id, tables[domain_id]))
-    return built[domain_id]
+        built[domain_id] = (dict(table), LdapIdentity(
+            domain_id, LdapOptions.from_table(domain_id, table)))
+    return built[domain_id][1]
+
+
+def configured(rt: Runtime) -> bool:
+    """Whether any domain reads a directory."""
+    return domain_tables.configured(rt)
 
 
 def read_only(domain_id: str) -> Forbidden:
@@ -82,7 +90,7 @@ def refuse_domain_write(rt: Runtime, domain_id: str | None) -> None:
 
 async def _owner(rt: Runtime, conn: Any, public_id: str, kind: str
                  ) -> tuple[IdentityBackend, str] | None:
-    if not rt.settings.identity.domain_ldap:
+    if not configured(rt):
         return None
     found = await mapping.resolve(conn, public_id)
     if found is None or found[2] != kind:
@@ -179,7 +187,7 @@ async def users_in_group(rt: Runtime, conn: Any, group_id: str,
 async def authenticate(rt: Runtime, ref: Any, password: str) -> Row | None:
     """Password auth of an LDAP user, by public id or by name and domain; None when
     the user is not an LDAP user (SQL then decides)."""
-    if not rt.settings.identity.domain_ldap or not isinstance(ref, Mapping):
+    if not configured(rt) or not isinstance(ref, Mapping):
         return None
     user: Row | None
     if ref.get("id"):
@@ -205,7 +213,7 @@ async def authenticate(rt: Runtime, ref: Any, password: str) -> Row | None:
 async def find_user(rt: Runtime, ref: Any) -> Row | None:
     """An LDAP user by name and domain (``{"name", "domain": {"id" | "name"}}``), its
     public id recorded; None when the domain is not an LDAP one or has no such user."""
-    if not rt.settings.identity.domain_ldap or not isinstance(ref, Mapping):
+    if not configured(rt) or not isinstance(ref, Mapping):
         return None
     found = await _by_name(rt, ref)
     if found is None or found[1] is None:

@@ -146,7 +146,7 @@ async def user_group_ids(conn: Any, user_id: str, rt: Runtime | None = None) -> 
     rows = await conn.execute(select(t.user_group_membership.c.group_id).where(
         t.user_group_membership.c.user_id == user_id))
     ids = [r.group_id for r in rows]
-    if rt is not None and rt.settings.identity.domain_ldap:
+    if rt is not None and backends.configured(rt):
         external = await backends.groups_for_user(rt, conn, user_id)
         ids.extend(g["id"] for g in external or ())
     return ids

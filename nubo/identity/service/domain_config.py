@@ -15,7 +15,8 @@ from sqlalchemy import delete, insert, select
 from nubo.core.errors import NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
-from nubo.identity.service import resource
+from nubo.identity.backends import domain_tables
+from nubo.identity.service import cache, resource
 
 DC = t.domain_config
 WHITELISTED: dict[str, tuple[str, ...]] = {
@@ -131,12 +132,22 @@ async def create_config(rt: Runtime, domain_id: str, config: Any
                         ) -> tuple[dict[str, dict[str, Any]], bool]:
     """Replace the domain's config; also returns whether one existed before."""
     checked = _check_config(config)
+    domain_tables.check(rt, domain_id, checked)
     async with rt.db.transaction() as tx:
         await _domain(tx.conn, domain_id)
         existed = bool(await _stored(tx.conn, domain_id))
         await tx.execute(delete(DC).where(DC.c.domain_id == domain_id))
         await _write(tx, domain_id, checked)
+        _changed(tx, rt)
+    await domain_tables.load(rt)
     return _visible(checked), existed
+
+
+def _changed(tx: Any, rt: Runtime) -> None:
+    """Every process reloads its LDAP domains (this one before answering, see
+    ``domain_tables.load``) and forgets the tokens it validated."""
+    tx.publish(domain_tables.TOPIC, {})
+    cache.changed(tx, rt)
 
 
 async def get_config(rt: Runtime, domain_id: str, group: str | None = None,
@@ -174,8 +185,15 @@ async def update_config(rt: Runtime, domain_id: str, config: Any, group: str | N
         if group and (group not in current or (option and option not in current[group])):
             raise NotFound(f"Could not find {'option ' + option + ' in ' if option else ''}"
                            f"group {group} in the config of domain {domain_id}.")
+        merged = {g: dict(o) for g, o in current.items()}
+        for g, o in checked.items():
+            merged.setdefault(g, {}).update(o)
+        domain_tables.check(rt, domain_id, merged)
         await _write(tx, domain_id, checked)
-        return _visible(await _stored(tx.conn, domain_id))
+        _changed(tx, rt)
+        out = _visible(await _stored(tx.conn, domain_id))
+    await domain_tables.load(rt)
+    return out
 
 
 async def delete_config(rt: Runtime, domain_id: str, group: str | None = None,
@@ -195,6 +213,8 @@ async def delete_config(rt: Runtime, domain_id: str, group: str | None = None,
             if option:
                 q = q.where(DC.c.option == option)
         await tx.execute(q)
+        _changed(tx, rt)
+    await domain_tables.load(rt)
 
 
 def default_config(group: str | None = None, option: str | None = None) -> dict[str, Any]:

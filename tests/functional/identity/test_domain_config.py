@@ -31,6 +31,9 @@ def test_config_lifecycle(admin_api: Api, domain: Any) -> None:
     shown = r.json()["config"]
     assert shown == {"identity": {"driver": "ldap"},
                      "ldap": {"url": "ldap://example.test", "user": "cn=admin"}}
+    # stored only: without domain_configurations_from_database the domain stays in SQL
+    users = admin_api.call("GET", f"/users?domain_id={domain.id}")
+    assert users.status_code == 200 and users.json()["users"] == []
     assert admin_api.call("GET", base).json()["config"] == shown
     assert admin_api.call("GET", f"{base}/ldap").json()["config"] == {"ldap": shown["ldap"]}
     assert admin_api.call("GET", f"{base}/ldap/url").json()["config"] == {
