@@ -306,6 +306,14 @@ async def delete_project(rt: Runtime, project_id: str, *, as_domain: bool = Fals
         await revoke.record(tx, rt, **({"domain_id": project_id} if row["is_domain"]
                                        else {"project_id": project_id}))
         cache.changed(tx, rt)
+        if row["is_domain"]:  # its domain configuration went with it
+            from nubo.identity.backends import domain_tables
+
+            tx.publish(domain_tables.TOPIC, {})
+    if as_domain:
+        from nubo.identity.backends import domain_tables
+
+        await domain_tables.load(rt)
 
 
 async def _forget_endpoint_associations(tx: Tx, rt: Runtime, project_ids: list[str]) -> None:

@@ -100,3 +100,33 @@ def test_domain_config_switches_a_domain_to_ldap_and_back(
                  f"/domains/{domain_id}/config").status_code == 204
     assert _users(cloud, token, domain_id) == set()
     assert _login(cloud, "alice", "alice-pw-1", domain_id).status_code == 401
+
+
+
+def test_deleting_the_domain_drops_its_ldap_configuration(
+        cloud_db: Cloud, ldap_server: LdapServer) -> None:
+    cloud = cloud_db
+    token = _login(cloud, "admin", cloud.admin_password, "default", {"project": {
+        "name": "admin", "domain": {"id": "default"}}}).headers["X-Subject-Token"]
+    made = _call(cloud, token, "POST", "/domains", {"domain": {
+        "name": f"sql-{uuid.uuid4().hex[:6]}"}}).json()["domain"]
+    stranger = _call(cloud, token, "POST", "/users", {"user": {
+        "name": f"s-{uuid.uuid4().hex[:6]}", "domain_id": made["id"]}}).json()["user"]
+    corp = _call(cloud, token, "POST", "/domains", {"domain": {
+        "name": f"corp-{uuid.uuid4().hex[:6]}"}}).json()["domain"]
+    config = {"identity": {"driver": "ldap"}, "ldap": options(ldap_server.url)}
+    assert _call(cloud, token, "PUT", f"/domains/{corp['id']}/config",
+                 {"config": config}).status_code == 201
+
+    def unfiltered() -> set[str]:
+        r = _call(cloud, token, "GET", "/users")
+        assert r.status_code == 200, r.text
+        return {u["name"] for u in r.json()["users"]}
+
+    # an LDAP domain exists: an unfiltered list covers the token's project's domain
+    assert stranger["name"] not in unfiltered()
+    assert _call(cloud, token, "PATCH", f"/domains/{corp['id']}",
+                 {"domain": {"enabled": False}}).status_code == 200
+    assert _call(cloud, token, "DELETE", f"/domains/{corp['id']}").status_code == 204
+    # none is left: every domain again
+    assert stranger["name"] in unfiltered()
