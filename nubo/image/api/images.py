@@ -76,9 +76,10 @@ async def show_image(req: ApiRequest) -> Reply:
 
 @router.patch("/v2/images/{image_id}", target=IMAGE)
 async def update_image(req: ApiRequest) -> Reply:
-    patch.check_media_type(req.headers.get("content-type", ""))
+    add_replaces = patch.check_media_type(req.headers.get("content-type", ""))
     changes = patch.parse(await req.json())
-    return await images.update_image(req.rt, req.ctx, req.params["image_id"], changes)
+    return await images.update_image(req.rt, req.ctx, req.params["image_id"], changes,
+                                     add_replaces=add_replaces)
 
 
 @router.delete("/v2/images/{image_id}", status=204, target=IMAGE)

@@ -12,10 +12,13 @@ MEDIA_TYPES = ("application/openstack-images-v2.1-json-patch",
 OPS = ("add", "replace", "remove")
 
 
-def check_media_type(content_type: str) -> None:
-    if content_type.split(";")[0].strip().lower() not in MEDIA_TYPES:
+def check_media_type(content_type: str) -> bool:
+    """Refuse other media types (415); True for v2.1, whose ``add`` replaces."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type not in MEDIA_TYPES:
         raise UnsupportedMediaType(
             f"Unsupported Content-Type {content_type!r}: send {MEDIA_TYPES[0]}.")
+    return media_type == MEDIA_TYPES[0]
 
 
 def _attribute(path: Any) -> str:

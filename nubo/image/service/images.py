@@ -164,12 +164,15 @@ async def _candidates(rt: Runtime, ctx: RequestContext, visibility: str | None,
 
 
 async def update_image(rt: Runtime, ctx: RequestContext, image_id: str,
-                       changes: list[Change]) -> dict[str, Any]:
-    """Apply parsed JSON-patch operations (add, replace, remove) in one transaction."""
+                       changes: list[Change], *, add_replaces: bool = True) -> dict[str, Any]:
+    """Apply parsed JSON-patch operations (add, replace, remove) in one transaction.
+
+    ``add_replaces=False`` is the v2.0 patch media type: ``add`` of an attribute or
+    property that is already there is 409 instead of a replace."""
     async with rt.db.transaction() as tx:
         row, tgt = await visible_row(rt, ctx, tx.conn, image_id)
         authorize(rt, ctx, "modify_image", tgt)
-        new = _apply(rt, ctx, row, tgt, changes)
+        new = _apply(rt, ctx, row, tgt, changes, add_replaces)
         check_limits(new["properties"], new["tags"])
         new["updated_at"] = utcnow()
         values = {k: new[k] for k in (*BASE, "properties", "updated_at") if k != "id"}
@@ -179,7 +182,7 @@ async def update_image(rt: Runtime, ctx: RequestContext, image_id: str,
 
 
 def _apply(rt: Runtime, ctx: RequestContext, row: dict[str, Any], tgt: Mapping[str, Any],
-           changes: list[Change]) -> dict[str, Any]:
+           changes: list[Change], add_replaces: bool) -> dict[str, Any]:
     new = {**row, "properties": dict(row["properties"] or {}), "tags": list(row["tags"])}
     for op, key, value in changes:
         if op == "remove" and key == "stores":
@@ -199,6 +202,8 @@ def _apply(rt: Runtime, ctx: RequestContext, row: dict[str, Any], tgt: Mapping[s
         check_value(key, value)
         if op == "replace" and key not in BASE and key not in props:
             raise Conflict(f"Property {key} does not exist.")
+        if op == "add" and not add_replaces and (key in BASE or key in props):
+            raise Conflict(f"Property {key} already present.")
         if key == "owner" and value != row["owner"] and not is_admin(rt, ctx):
             raise Forbidden("Owner can't be updated by non admin.")
         if key == "visibility" and value != row["visibility"]:

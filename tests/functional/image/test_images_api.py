@@ -156,3 +156,15 @@ def test_per_image_limits_are_413(alice: Caller) -> None:
                                for i in range(129)])
     assert r.status_code == 413
     assert len(alice.show(image_id)["tags"]) == 128
+
+
+def test_v2_0_patch_add_refuses_what_exists(alice: Caller) -> None:
+    image_id = alice.create(foo="1")["id"]
+    old = "application/openstack-images-v2.0-json-patch"
+    for path in ("/foo", "/name"):
+        r = alice.patch(image_id, [{"op": "add", "path": path, "value": "2"}], old)
+        assert r.status_code == 409, r.text
+    r = alice.patch(image_id, [{"op": "add", "path": "/bar", "value": "2"}], old)
+    assert r.status_code == 200 and r.json()["bar"] == "2"
+    r = alice.patch(image_id, [{"op": "add", "path": "/foo", "value": "3"}])
+    assert r.status_code == 200 and r.json()["foo"] == "3"
