@@ -168,3 +168,7 @@ DEFAULTS.update({
 DEFAULTS.update({
     "os_compute_api:servers:rebuild": _MEMBER,
 })
+DEFAULTS.update({
+    "os_compute_api:os-migrate-server:migrate_live": _ADMIN,
+    "os_compute_api:os-evacuate": _ADMIN,
+})

@@ -174,6 +174,8 @@ ALLOWED: dict[str, frozenset[VmState]] = {
     "unrescue": frozenset({VmState.RESCUED}),
     "rebuild": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
     "restore": frozenset({VmState.SOFT_DELETED}),
+    "os-migrateLive": frozenset({VmState.ACTIVE, VmState.PAUSED}),
+    "evacuate": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
 }
 # tasks during which an operation is still allowed (others: 409)
 ALLOWED_DURING_TASK: dict[str, frozenset[TaskState | None]] = {

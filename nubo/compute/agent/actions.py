@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from nubo.compute.agent.driver import ComputeDriver, DriverError
 from nubo.compute.service import actions, migrations, resize, snapshots
+from nubo.compute.service import evacuate as evacuation
+from nubo.compute.service import live_migration as live
 from nubo.compute.service import rebuild as rebuilding
 from nubo.compute.service import shelve as shelving
 from nubo.compute.states import PowerState, TaskState
@@ -197,11 +199,56 @@ async def rebuild(agent: ComputeAgent, instance: dict[str, Any],
                              power_state=int(info.power_state))
 
 
+async def live_migration(agent: ComputeAgent, instance: dict[str, Any],
+                         payload: Mapping[str, Any]) -> None:
+    """Source: send the guest to the destination."""
+    m = await _migration(agent, payload)
+    if m["status"] != "running" or m["source_compute"] != agent.host:
+        return
+    try:
+        state = await agent.driver.live_migrate(instance["uuid"], m["dest_compute"])
+    except NuboError as e:
+        await live.failed(agent.rt, instance["uuid"], m["uuid"], reason=e.message)
+        return
+    await live.sent(agent.rt, instance["uuid"], m["uuid"], state)
+
+
+async def post_live_migration(agent: ComputeAgent, instance: dict[str, Any],
+                              payload: Mapping[str, Any]) -> None:
+    """Destination: take the guest over."""
+    m = await _migration(agent, payload)
+    if m["status"] != "post-migrating" or m["dest_compute"] != agent.host:
+        return
+    await agent.driver.post_live_migration_at_destination(instance, payload["state"])
+    info = await agent.driver.get_info(instance["uuid"])
+    await live.completed(agent.rt, instance["uuid"], m["uuid"],
+                         power_state=int(info.power_state))
+
+
+async def evacuate_spawn(agent: ComputeAgent, instance: dict[str, Any],
+                         payload: Mapping[str, Any]) -> None:
+    """Destination of an evacuation: spawn the guest again here."""
+    m = await _migration(agent, payload)
+    if m["status"] != "pre-migrating" or m["dest_compute"] != agent.host:
+        return
+    try:
+        await agent.driver.spawn(instance)
+        info = await agent.driver.get_info(instance["uuid"])
+    except NuboError as e:
+        await evacuation.evacuated(agent.rt, instance["uuid"], m["uuid"], power_state=0,
+                                   error=e.message)
+        return
+    await evacuation.evacuated(agent.rt, instance["uuid"], m["uuid"],
+                               power_state=int(info.power_state))
+
+
 MOVE_OPERATIONS = {"resize_instance": resize_instance, "finish_resize": finish_resize,
                    "confirm_resize": confirm_resize, "revert_resize": revert_resize,
                    "finish_revert_resize": finish_revert_resize, "shelve": shelve,
                    "shelve_offload": shelve_offload, "unshelve": unshelve,
-                   "rebuild": rebuild}
+                   "rebuild": rebuild, "live_migration": live_migration,
+                   "post_live_migration": post_live_migration,
+                   "evacuate_spawn": evacuate_spawn}
 
 
 def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:

@@ -11,10 +11,12 @@ from nubo.compute.api import server_create, server_views
 from nubo.compute.api import validation as v
 from nubo.compute.api.server_actions import authorize, no_args
 from nubo.compute.api.servers import register_action
+from nubo.compute.service import evacuate as evacuation
 from nubo.compute.service import flavors, hosts, quotas, resize, shelve
+from nubo.compute.service import live_migration as live
 from nubo.compute.service import rebuild as rebuilding
 from nubo.compute.service.servers import flavor_dict
-from nubo.core.api.responses import empty
+from nubo.core.api.responses import JSONResponse, empty
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.errors import BadRequest, NotFound
 
@@ -213,3 +215,94 @@ async def rebuild(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
 
 
 register_action("rebuild", rebuild)
+
+
+# ------------------------------------------------- live migration, evacuation
+
+
+def _bool_arg(args: dict[str, Any], name: str, required: bool) -> bool:
+    if name not in args:
+        if required:
+            raise BadRequest(f"Invalid input for field/attribute {name}. Value: None. "
+                             f"'{name}' is a required property")
+        return False
+    return v.boolean(name, args[name])
+
+
+async def _target_host(req: ApiRequest, server: dict[str, Any], args: dict[str, Any]
+                       ) -> str | None:
+    host = args.get("host")
+    if host is None:
+        return None
+    host = v.string("host", host, max_length=255)
+    if await hosts.get_service(req.rt, str(host)) is None:
+        raise BadRequest(f"Compute host {host} could not be found.")
+    if host == server["host"]:
+        raise BadRequest(f"Unable to migrate instance ({server['uuid']}) to current host "
+                         f"({host}).")
+    return host
+
+
+async def live_migrate(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not isinstance(args, dict) or "host" not in args:
+        raise BadRequest(f"Invalid input for field/attribute os-migrateLive. Value: {args}. "
+                         "'host' is a required property")
+    allowed = {"host", "block_migration"}
+    if not req.at_least("2.25"):
+        allowed.add("disk_over_commit")
+    if req.at_least("2.30") and not req.at_least("2.68"):
+        allowed.add("force")
+    v.only(args, allowed, "os-migrateLive")
+    if req.at_least("2.25"):
+        if "block_migration" not in args:
+            raise BadRequest("Invalid input for field/attribute block_migration. Value: "
+                             "None. 'block_migration' is a required property")
+        if args["block_migration"] != "auto":
+            v.boolean("block_migration", args["block_migration"])
+    else:
+        _bool_arg(args, "block_migration", True)
+        _bool_arg(args, "disk_over_commit", True)
+    force = _bool_arg(args, "force", False)
+    authorize(req, "os_compute_api:os-migrate-server:migrate_live", server)
+    host = await _target_host(req, server, args)
+    await live.live_migrate(req.rt, req.ctx, server["uuid"], host=host,
+                            force=force and host is not None, request_id=req.request_id,
+                            raise_no_host=not req.at_least("2.34"))
+    return None
+
+
+async def evacuate(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
+    if not isinstance(args, dict):
+        raise BadRequest(f"Invalid input for field/attribute evacuate. Value: {args}. "
+                         f"{args!r} is not of type 'object'")
+    allowed = {"host", "adminPass"}
+    if not req.at_least("2.14"):
+        allowed.add("onSharedStorage")
+    if req.at_least("2.29") and not req.at_least("2.68"):
+        allowed.add("force")
+    v.only(args, allowed, "evacuate")
+    shared = _bool_arg(args, "onSharedStorage", not req.at_least("2.14"))
+    force = _bool_arg(args, "force", False)
+    password = args.get("adminPass")
+    if password is not None and not isinstance(password, str):
+        raise v.invalid("adminPass", password, f"{password!r} is not of type 'string'")
+    if shared and password is not None:
+        raise BadRequest("admin password can't be changed on existing disk")
+    authorize(req, "os_compute_api:os-evacuate", server)
+    host = args.get("host")
+    if host is not None:
+        host = v.string("host", host, max_length=255)
+        if await hosts.get_service(req.rt, str(host)) is None:
+            raise NotFound(f"Compute host {host} not found.")
+        if host == server["host"]:
+            raise BadRequest("The target host can't be the same one.")
+    await evacuation.evacuate(req.rt, req.ctx, server["uuid"], host=host,
+                              force=force and host is not None, request_id=req.request_id)
+    if not req.at_least("2.14") and req.rt.settings.compute.enable_instance_password:
+        return JSONResponse({"adminPass": password or secrets.token_urlsafe(9)},
+                            status_code=200)
+    return empty(200)
+
+
+register_action("os-migrateLive", live_migrate)
+register_action("evacuate", evacuate, status=200)

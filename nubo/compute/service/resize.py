@@ -81,12 +81,12 @@ async def begin_move(rt: Runtime, ctx: RequestContext, uuid: str, *,
         spec = (await tx.execute(select(request_specs.c.spec).where(
             request_specs.c.instance_uuid == uuid))).scalar()
     try:
-        dest = await _choose_and_claim(rt, {**server, "flavor": flavor}, migration,
+        dest = await choose_and_claim(rt, {**server, "flavor": flavor}, migration,
                                        dict(spec or {}), host=host, same_host_ok=(
                                            op == "resize"
                                            and rt.settings.compute.allow_resize_to_same_host))
     except NoValidHost as e:
-        await _abandon(rt, server, migration, up, e.message)
+        await abandon(rt, server, migration, up, e.message)
         raise
     async with rt.db.transaction() as tx:
         await migrations.set_fields(tx, migration["uuid"], dest_compute=dest.host,
@@ -99,17 +99,25 @@ async def begin_move(rt: Runtime, ctx: RequestContext, uuid: str, *,
                    {"instance_uuid": uuid, "migration_uuid": migration["uuid"]})
 
 
-async def _choose_and_claim(rt: Runtime, server: Mapping[str, Any],
-                            migration: Mapping[str, Any], spec: dict[str, Any], *,
-                            host: str | None, same_host_ok: bool) -> HostState:
+async def choose_and_claim(rt: Runtime, server: Mapping[str, Any],
+                           migration: Mapping[str, Any], spec: Mapping[str, Any], *,
+                           host: str | None, same_host_ok: bool = False,
+                           force: bool = False) -> HostState:
+    """Pick the destination of a move (``force``: ``host`` without the scheduler),
+    give the source allocation to the migration and claim the destination for
+    the server; NoValidHost when nothing fits (the allocation is back then)."""
     ignore = set() if same_host_ok else {server["host"]}
     request = await snapshot.request_spec(rt, [server], {
         **spec, "ignore_hosts": sorted(ignore), "force_host": host, "force_node": None})
-    selection = select_destinations(await snapshot.host_states(rt), request,
-                                    rt.settings.scheduler)[0]
+    states = await snapshot.host_states(rt)
+    if force and host:
+        candidates = [h for h in states if h.host == host]
+    else:
+        selection = select_destinations(states, request, rt.settings.scheduler)[0]
+        candidates = [selection.host, *selection.alternates]
     resources = resources_of(request.flavor)
     await clients.move_allocations(rt, server["uuid"], migration["uuid"])
-    for candidate in (selection.host, *selection.alternates):
+    for candidate in candidates:
         try:
             await clients.claim(rt, consumer=server["uuid"],
                                 provider_uuid=candidate.provider_uuid, resources=resources,
@@ -118,19 +126,20 @@ async def _choose_and_claim(rt: Runtime, server: Mapping[str, Any],
             continue
         return candidate
     await clients.move_allocations(rt, migration["uuid"], server["uuid"])
-    raise NoValidHost(len(selection.alternates) + 1, (), server["uuid"],
+    raise NoValidHost(len(candidates), (), server["uuid"],
                       detail="Every candidate host was claimed by concurrent requests.")
 
 
-async def _abandon(rt: Runtime, server: Mapping[str, Any], migration: Mapping[str, Any],
-                   up: Mapping[str, int], reason: str) -> None:
+async def abandon(rt: Runtime, server: Mapping[str, Any], migration: Mapping[str, Any],
+                  up: Mapping[str, int], reason: str, *, event: str = PREP_EVENT) -> None:
+    """A move found no destination: the server is as it was, the migration failed."""
     async with rt.db.transaction() as tx:
         await instances.set_fields(tx, server["uuid"], task_state=None)
         await migrations.set_fields(tx, migration["uuid"], status="error")
         if up:
             await quotas.release(tx, rt, project_id=server["project_id"],
                                  user_id=server["user_id"], deltas=up)
-        await instance_actions.finish_event(tx, server["uuid"], PREP_EVENT, result="Error",
+        await instance_actions.finish_event(tx, server["uuid"], event, result="Error",
                                             details=reason)
 
 

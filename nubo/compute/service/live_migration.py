@@ -1,0 +1,112 @@
+"""os-migrateLive: move a running (or paused) server to another host.
+
+The destination is chosen (or forced, 2.30 to 2.67) and claimed here, the migration
+holding the source allocation meanwhile, as for a cold move; task ``migrating``.
+The source agent sends the guest (``running``), the destination agent takes it
+over, and ``completed`` drops the migration's allocation and records the new
+host. With no destination the server stays where it is: 400 before 2.34, after
+that (Nova checks asynchronously) 202 and the failure in the instance action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from nubo.compute import clients, notifications
+from nubo.compute.scheduler import NoValidHost
+from nubo.compute.service import instance_actions, instances, migrations, resize
+from nubo.compute.service.actions import claim_task, load_for, need_host
+from nubo.compute.service.servers import agent_topic
+from nubo.compute.states import TaskState
+from nubo.compute.tables import request_specs
+from nubo.core.auth.context import RequestContext
+from nubo.core.runtime import Runtime
+
+CONDUCTOR_EVENT = "conductor_live_migrate_instance"
+EVENT = "compute_live_migration"
+POST_EVENT = "compute_post_live_migration_at_destination"
+
+
+async def live_migrate(rt: Runtime, ctx: RequestContext, uuid: str, *, host: str | None,
+                       force: bool, request_id: str, raise_no_host: bool) -> None:
+    async with rt.db.transaction() as tx:
+        server = await load_for(tx, ctx, uuid, "os-migrateLive")
+        need_host(server)
+        await claim_task(tx, server, TaskState.MIGRATING)
+        migration = await migrations.create(
+            tx, server, migration_type="live-migration", new_flavor=server["flavor"],
+            status="accepted", user_id=ctx.user_id, project_id=ctx.project_id)
+        await instance_actions.start_action(tx, uuid, "live-migration",
+                                            request_id=request_id, user_id=ctx.user_id,
+                                            project_id=ctx.project_id)
+        await instance_actions.start_event(tx, uuid, CONDUCTOR_EVENT)
+        notifications.emit(tx, "compute.instance.live_migration.pre.start", server)
+        spec = (await tx.execute(select(request_specs.c.spec).where(
+            request_specs.c.instance_uuid == uuid))).scalar()
+    try:
+        dest = await resize.choose_and_claim(rt, server, migration, dict(spec or {}),
+                                             host=host, force=force)
+    except NoValidHost as e:
+        await resize.abandon(rt, server, migration, {}, e.message, event=CONDUCTOR_EVENT)
+        if raise_no_host:
+            raise
+        return
+    async with rt.db.transaction() as tx:
+        await migrations.set_fields(tx, migration["uuid"], dest_compute=dest.host,
+                                    dest_node=dest.node, dest_host=dest.host,
+                                    status="running")
+        await instance_actions.finish_event(tx, uuid, CONDUCTOR_EVENT)
+        await instance_actions.start_event(tx, uuid, EVENT, host=server["host"])
+        tx.publish(agent_topic(server["host"], "live_migration"),
+                   {"instance_uuid": uuid, "migration_uuid": migration["uuid"]})
+
+
+async def sent(rt: Runtime, uuid: str, migration_uuid: str,
+               state: Mapping[str, Any]) -> None:
+    """The source let the guest go: the destination takes it over."""
+    async with rt.db.transaction() as tx:
+        m = await migrations.get(tx, migration_uuid)
+        if m["status"] != "running":
+            return
+        await migrations.set_fields(tx, migration_uuid, status="post-migrating")
+        await instance_actions.finish_event(tx, uuid, EVENT, host=m["source_compute"])
+        await instance_actions.start_event(tx, uuid, POST_EVENT, host=m["dest_compute"])
+        tx.publish(agent_topic(m["dest_compute"], "post_live_migration"),
+                   {"instance_uuid": uuid, "migration_uuid": migration_uuid,
+                    "state": dict(state)})
+
+
+async def completed(rt: Runtime, uuid: str, migration_uuid: str, *,
+                    power_state: int) -> None:
+    async with rt.db.transaction() as tx:
+        server = await instances.get(tx, uuid, deleted=True)
+        m = await migrations.get(tx, migration_uuid)
+        if m["status"] != "post-migrating":
+            return
+        await migrations.set_fields(tx, migration_uuid, status="completed")
+        if not server["deleted"]:
+            fields: dict[str, Any] = {"host": m["dest_compute"], "node": m["dest_node"],
+                                      "task_state": None, "power_state": power_state}
+            await instances.set_fields(tx, uuid, **fields)
+        await instance_actions.finish_event(tx, uuid, POST_EVENT, host=m["dest_compute"])
+        notifications.emit(tx, "compute.instance.live_migration.post.end", server)
+    await clients.delete_allocations(rt, migration_uuid)
+
+
+async def failed(rt: Runtime, uuid: str, migration_uuid: str, *, reason: str) -> None:
+    """The source could not send the guest: it stays, the destination is let go."""
+    async with rt.db.transaction() as tx:
+        server = await instances.get(tx, uuid, deleted=True)
+        m = await migrations.get(tx, migration_uuid)
+        if m["status"] != "running":
+            return
+        await migrations.set_fields(tx, migration_uuid, status="error")
+        if not server["deleted"]:
+            await instances.set_fields(tx, uuid, task_state=None)
+        await instance_actions.finish_event(tx, uuid, EVENT, host=m["source_compute"],
+                                            result="Error", details=reason)
+    if await clients.allocations_of(rt, migration_uuid):
+        await clients.move_allocations(rt, migration_uuid, uuid)
