@@ -48,7 +48,7 @@ from nubo.image.store import FileStore
 
 __all__ = [
     "create_image", "deactivate_image", "delete_image", "get_image", "list_images",
-    "open_image_data", "reactivate_image", "update_image", "upload_image",
+    "open_image_data", "reactivate_image", "set_tag", "update_image", "upload_image",
 ]
 
 Change = tuple[str, str, Any]  # (op, attribute, value): a parsed JSON-patch operation
