@@ -172,3 +172,7 @@ DEFAULTS.update({
     "os_compute_api:os-migrate-server:migrate_live": _ADMIN,
     "os_compute_api:os-evacuate": _ADMIN,
 })
+DEFAULTS.update({
+    "os_compute_api:servers:migrations:force_complete": _ADMIN,
+    "os_compute_api:servers:migrations:delete": _ADMIN,
+})

@@ -210,6 +210,11 @@ async def live_migration(agent: ComputeAgent, instance: dict[str, Any],
     except NuboError as e:
         await live.failed(agent.rt, instance["uuid"], m["uuid"], reason=e.message)
         return
+    if await live.status_of(agent.rt, m["uuid"]) == "cancelled":
+        # aborted meanwhile: take the guest back
+        await agent.driver.post_live_migration_at_destination(instance, state)
+        await live.aborted(agent.rt, instance["uuid"], m["uuid"])
+        return
     await live.sent(agent.rt, instance["uuid"], m["uuid"], state)
 
 

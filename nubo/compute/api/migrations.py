@@ -7,6 +7,7 @@ from typing import Any
 
 from nubo.compute.api import paging, server_views
 from nubo.compute.api.servers import _time_filter, load
+from nubo.compute.service import live_migration as live
 from nubo.compute.service import migrations
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.errors import BadRequest, NotFound
@@ -129,3 +130,33 @@ async def show_server_migration(req: ApiRequest) -> Reply:
     raise NotFound(f"In-progress live migration {wanted} is not found for server "
                    f"{server['uuid']}.")
 
+
+
+def _migration_id(req: ApiRequest) -> int:
+    raw = req.params["migration_id"]
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid migration id {raw}: it must be an integer.") from None
+
+
+@router.post(BASE + "/{migration_id}/action", status=202, min_version="2.22",
+             target="service/compute/server/migrations")
+async def server_migration_action(req: ApiRequest) -> Reply:
+    body = await req.json()
+    if not isinstance(body, dict) or set(body) != {"force_complete"}:
+        raise BadRequest("There is no such action: the body must be "
+                         "{\"force_complete\": null}")
+    server = await load(req, "os_compute_api:servers:migrations:force_complete")
+    await live.force_complete(req.rt, req.ctx, server["uuid"], _migration_id(req),
+                              request_id=req.request_id)
+    return None
+
+
+@router.delete(BASE + "/{migration_id}", status=202, min_version="2.24",
+               target="service/compute/server/migrations")
+async def abort_server_migration(req: ApiRequest) -> Reply:
+    server = await load(req, "os_compute_api:servers:migrations:delete")
+    await live.abort(req.rt, req.ctx, server["uuid"], _migration_id(req),
+                     request_id=req.request_id)
+    return None

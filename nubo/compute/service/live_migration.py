@@ -23,6 +23,7 @@ from nubo.compute.service.servers import agent_topic
 from nubo.compute.states import TaskState
 from nubo.compute.tables import request_specs
 from nubo.core.auth.context import RequestContext
+from nubo.core.errors import BadRequest, NotFound
 from nubo.core.runtime import Runtime
 
 CONDUCTOR_EVENT = "conductor_live_migrate_instance"
@@ -110,3 +111,69 @@ async def failed(rt: Runtime, uuid: str, migration_uuid: str, *, reason: str) ->
                                             result="Error", details=reason)
     if await clients.allocations_of(rt, migration_uuid):
         await clients.move_allocations(rt, migration_uuid, uuid)
+
+
+# ------------------------------------------------------ force_complete / abort
+
+# statuses in which an abort is still possible (2.65: queued and preparing too)
+ABORTABLE = frozenset({"queued", "preparing", "accepted", "running"})
+
+
+async def in_progress(rt: Runtime, uuid: str, migration_id: int) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        found = await migrations.list_migrations(conn, migrations.MigrationQuery(
+            in_progress_live_of=uuid))
+    for m in found:
+        if m["id"] == migration_id:
+            return m
+    raise NotFound(f"Instance {uuid} is not migrating, migration {migration_id} was not "
+                   "found.")
+
+
+async def force_complete(rt: Runtime, ctx: RequestContext, uuid: str, migration_id: int,
+                         *, request_id: str) -> None:
+    """Nova switches a running live migration to post-copy or pauses the guest; the
+    fake driver's migrations end on their own, so this records the request."""
+    m = await in_progress(rt, uuid, migration_id)
+    if m["status"] != "running":
+        raise BadRequest(f"Migration {migration_id} state of instance {uuid} is "
+                         f"{m['status']}. Cannot force_complete while the migration is "
+                         "in this state.")
+    async with rt.db.transaction() as tx:
+        await instance_actions.start_action(tx, uuid, "live_migration_force_complete",
+                                            request_id=request_id, user_id=ctx.user_id,
+                                            project_id=ctx.project_id)
+
+
+async def abort(rt: Runtime, ctx: RequestContext, uuid: str, migration_id: int, *,
+                request_id: str) -> None:
+    """Cancel a live migration that has not handed the guest over yet; the source
+    agent keeps (or takes back) the guest when it sees ``cancelled``."""
+    m = await in_progress(rt, uuid, migration_id)
+    if m["status"] not in ABORTABLE:
+        raise BadRequest(f"Migration {migration_id} state of instance {uuid} is "
+                         f"{m['status']}. Cannot abort live migration while the migration "
+                         "is in this state.")
+    async with rt.db.transaction() as tx:
+        await migrations.set_fields(tx, m["uuid"], status="cancelled")
+        await instance_actions.start_action(tx, uuid, "live_migration_abort",
+                                            request_id=request_id, user_id=ctx.user_id,
+                                            project_id=ctx.project_id)
+
+
+async def aborted(rt: Runtime, uuid: str, migration_uuid: str) -> None:
+    """The source has the guest again after a cancel: the server stays there."""
+    async with rt.db.transaction() as tx:
+        server = await instances.get(tx, uuid, deleted=True)
+        m = await migrations.get(tx, migration_uuid)
+        if not server["deleted"] and server["task_state"] == TaskState.MIGRATING.value:
+            await instances.set_fields(tx, uuid, task_state=None)
+        await instance_actions.finish_event(tx, uuid, EVENT, host=m["source_compute"],
+                                            result="Error", details="aborted")
+    if await clients.allocations_of(rt, migration_uuid):
+        await clients.move_allocations(rt, migration_uuid, uuid)
+
+
+async def status_of(rt: Runtime, migration_uuid: str) -> str:
+    async with rt.db.read() as conn:
+        return str((await migrations.get(conn, migration_uuid))["status"])

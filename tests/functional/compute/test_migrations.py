@@ -3,13 +3,20 @@ paging, 2.80 user/project), changes-since/-before; /servers/{id}/migrations (2.2
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from tests import conftest as base
+from tests.cloud import Cloud, free_port
 from tests.functional.compute.nova import Nova, fault
-from tests.functional.compute.servers import boot, wait_status
+from tests.functional.compute.servers import boot, poll, wait_status
+from tests.functional.identity.conftest import password_token
 
 
 @pytest.fixture
@@ -96,3 +103,89 @@ def test_server_migrations_and_policy(two_migrations: dict[str, Any], admin_nova
     fault(member.get(f"/servers/{sid}/migrations", version="2.23"), 403, "forbidden")
     other = make_user("member")
     fault(other.get(f"/servers/{sid}/migrations", version="2.23"), 404, "itemNotFound")
+
+
+# ----------------------------- in-progress live migrations (a slow fake driver)
+
+
+@pytest.fixture(scope="module")
+def slow_cloud() -> Iterator[Cloud]:
+    """Two fake hosts whose live migrations take 3 seconds."""
+    with tempfile.TemporaryDirectory(prefix="nubo-test-slowlive-") as tmp:
+        state = Path(tmp) / "state"
+        env = {**base.test_env(), "NUBO_COMPUTE__FAKE_DELAYS":
+               '{"spawn": 0.02, "destroy": 0.01, "live_migration": 3}'}
+        cloud = Cloud(state, free_port(), f"sqlite:///{state / 'nubo.db'}", env=env)
+        try:
+            cloud.start()
+            yield cloud
+        finally:
+            cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def slow_admin(slow_cloud: Cloud) -> tuple[Nova, str]:
+    r = password_token(slow_cloud, "admin", slow_cloud.admin_password,
+                       {"project": {"name": "admin", "domain": {"id": "default"}}})
+    admin = Nova(slow_cloud, r.headers["X-Subject-Token"])
+    conn: Any = slow_cloud.connect("nubo-admin")
+    image = conn.image.create_image(name="tiny", disk_format="raw", container_format="bare",
+                                    visibility="public", data=io.BytesIO(b"\0" * 1024))
+    conn.image.wait_for_status(image, "active", wait=30)
+    return admin, str(image.id)
+
+
+def _start_live(admin: Nova, image: str) -> tuple[str, str, dict[str, Any]]:
+    sid = boot(admin, image)["id"]
+    host = admin.get(f"/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"]
+    r = admin.post(f"/servers/{sid}/action",
+                   {"os-migrateLive": {"host": None, "block_migration": "auto"}},
+                   version="2.90")
+    assert r.status_code == 202, r.text
+    r = admin.get(f"/servers/{sid}/migrations", version="2.80")
+    assert r.status_code == 200, r.text
+    (mig,) = r.json()["migrations"]
+    return sid, host, mig
+
+
+def test_in_progress_listed_and_force_complete(slow_admin: tuple[Nova, str]) -> None:
+    admin, image = slow_admin
+    sid, host, mig = _start_live(admin, image)
+    assert mig["server_uuid"] == sid and mig["status"] == "running"
+    assert mig["source_compute"] == host and "uuid" in mig and "user_id" in mig
+    shown = admin.get(f"/servers/{sid}/migrations/{mig['id']}", version="2.23").json()
+    assert shown["migration"]["id"] == mig["id"]
+    listed = admin.get("/os-migrations", params={"instance_uuid": sid},
+                       version="2.23").json()["migrations"]
+    assert listed[0]["links"][0]["href"].endswith(f"/servers/{sid}/migrations/{mig['id']}")
+    assert admin.get(f"/servers/{sid}").json()["server"]["status"] == "MIGRATING"
+    r = admin.post(f"/servers/{sid}/migrations/{mig['id']}/action",
+                   {"force_complete": None}, version="2.22")
+    assert r.status_code == 202, r.text
+    fault(admin.post(f"/servers/{sid}/migrations/{mig['id']}/action",
+                     {"force_complete": None}, version="2.21"), 404, "itemNotFound")
+    poll(lambda: admin.get(f"/servers/{sid}/migrations", version="2.23")
+         .json()["migrations"] == [], timeout=20, what="migration done")
+    server = admin.get(f"/servers/{sid}").json()["server"]
+    assert server["OS-EXT-SRV-ATTR:host"] != host and server["status"] == "ACTIVE"
+    fault(admin.post(f"/servers/{sid}/migrations/{mig['id']}/action",
+                     {"force_complete": None}, version="2.22"), 404, "itemNotFound")
+
+
+def test_abort_keeps_server_at_source(slow_admin: tuple[Nova, str]) -> None:
+    admin, image = slow_admin
+    sid, host, mig = _start_live(admin, image)
+    r = admin.delete(f"/servers/{sid}/migrations/{mig['id']}", version="2.24")
+    assert r.status_code == 202, r.text
+    poll(lambda: admin.get(f"/servers/{sid}").json()["server"]["OS-EXT-STS:task_state"]
+         is None, timeout=20, what="abort settled")
+    server = admin.get(f"/servers/{sid}").json()["server"]
+    assert server["OS-EXT-SRV-ATTR:host"] == host and server["status"] == "ACTIVE"
+    found = admin.get("/os-migrations", params={"instance_uuid": sid},
+                      version="2.59").json()["migrations"]
+    assert found[0]["status"] == "cancelled"
+    r = requests.get(f"{admin.cloud.url}/placement/allocations/{sid}",
+                     headers={"X-Auth-Token": admin.token}, timeout=30)
+    assert len(r.json()["allocations"]) == 1
+    fault(admin.delete(f"/servers/{sid}/migrations/{mig['id']}", version="2.24"), 404,
+          "itemNotFound")
