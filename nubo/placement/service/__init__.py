@@ -6,11 +6,11 @@ signatures); they are thin wrappers over the operation modules of this package.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nubo.core.errors import Conflict, NotFound
+from nubo.core.errors import Conflict, NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.placement.queries import AggregateQuery, TraitQuery
 from nubo.placement.service import aggregates as aggregate_ops
@@ -86,9 +86,13 @@ async def allocation_candidates(rt: Runtime, resources: dict[str, int], *,
                                 in_tree: str | None = None,
                                 limit: int | None = None) -> list[Candidate]:
     """Single providers that can hold all of ``resources`` now. ``member_of`` is a
-    list of any-of aggregate sets, every one of which must match."""
+    list of any-of aggregate sets, every one of which must match. Zero amounts are
+    dropped (as Nova does); nothing left to ask for is a ValidationError."""
+    wanted = _amounts(resources)
+    if not wanted:
+        raise ValidationError("allocation candidates need at least one positive amount")
     group = candidates.Group(
-        dict(resources),
+        wanted,
         TraitQuery([frozenset({n}) for n in required_traits], set(forbidden_traits)),
         AggregateQuery([frozenset(s) for s in member_of]))
     result = await candidates.find(rt, candidates.Request([group], in_tree=in_tree,
@@ -110,8 +114,18 @@ async def claim(rt: Runtime, consumer_uuid: str, allocations: dict[str, dict[str
     ``placement.concurrent_update``); never overcommits. ``consumer_generation``
     None means "do not check"."""
     gen: Any = UNCHECKED if consumer_generation is None else consumer_generation
+    held = {rp: _amounts(res) for rp, res in allocations.items()}
     await allocation_ops.write_allocations(rt, [ConsumerWrite(
-        consumer_uuid, allocations, project_id, user_id, consumer_type, gen)])
+        consumer_uuid, {rp: res for rp, res in held.items() if res}, project_id, user_id,
+        consumer_type, gen)])
+
+
+def _amounts(resources: Mapping[str, int]) -> dict[str, int]:
+    """Positive amounts only (zero ones dropped); a negative one is a ValidationError."""
+    for rc, n in resources.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValidationError(f"invalid amount {n!r} of {rc}: a whole number >= 0")
+    return {rc: n for rc, n in resources.items() if n}
 
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from nubo.cli.launcher import load_specs, running
 from nubo.core.config import load_settings
-from nubo.core.errors import Conflict, NotFound
+from nubo.core.errors import Conflict, NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.placement import service as placement
 from tests.conftest import SELECTED
@@ -223,3 +223,18 @@ async def test_concurrent_two_provider_claims_and_inventory_changes(rt: Runtime)
     assert summaries[a]["VCPU"]["used"] == won
     assert won <= summaries[a]["VCPU"]["capacity"]
     assert won in (6, 10)
+
+
+async def test_zero_amounts_are_dropped_and_negative_refused(rt: Runtime) -> None:
+    rp = await host(rt)
+    found = await placement.allocation_candidates(rt, {"VCPU": 1, "DISK_GB": 0}, in_tree=rp)
+    assert [c.resources for c in found] == [{"VCPU": 1}]
+    consumer = new()
+    await placement.claim(rt, consumer, {rp: {"VCPU": 1, "DISK_GB": 0}}, project_id="p",
+                          user_id="u")
+    assert await placement.get_allocations(rt, consumer) == {rp: {"VCPU": 1}}
+    with pytest.raises(ValidationError):
+        await placement.claim(rt, consumer, {rp: {"VCPU": -1}}, project_id="p", user_id="u")
+    with pytest.raises(ValidationError):
+        await placement.allocation_candidates(rt, {"VCPU": 0})
+    assert await placement.get_allocations(rt, consumer) == {rp: {"VCPU": 1}}
