@@ -154,12 +154,15 @@ def test_resize_refusals(member: Nova, admin_nova: Nova, image_id: str) -> None:
     fault(act(member, sid, {"confirmResize": None}), 409, "conflictingRequest")
     fault(act(member, sid, {"revertResize": None}), 409, "conflictingRequest")
     # a flavor no host can hold: the scheduler's reasons, nothing changed
-    r = admin_nova.post("/flavors", {"flavor": {"name": unique("huge"), "ram": 10 ** 6,
+    r = admin_nova.post("/flavors", {"flavor": {"name": unique("huge"), "ram": 65536,
                                                 "vcpus": 1, "disk": 1}})
     huge = r.json()["flavor"]["id"]
     r = admin_nova.put(f"/os-quota-sets/{member.project_id}", {"quota_set": {"ram": -1}})
     assert r.status_code == 200, r.text
-    msg = fault(act(member, sid, {"resize": {"flavorRef": huge}}), 400, "badRequest")
+    try:
+        msg = fault(act(member, sid, {"resize": {"flavorRef": huge}}), 400, "badRequest")
+    finally:
+        admin_nova.delete(f"/flavors/{huge}")
     assert msg.startswith("No valid host was found.")
     shown = show(member, sid)
     assert shown["status"] == "ACTIVE" and shown["OS-EXT-STS:task_state"] is None
