@@ -83,6 +83,10 @@ async def agent_start(agent: ComputeAgent) -> None:
                                         task_state=None, power_state=0)
         await _fault(rt, uuid, f"Instance {uuid} is missing from hypervisor {agent.host}.",
                      agent.host)
+    # server actions the agent was doing when it stopped (nubo/compute/agent/actions.py)
+    from nubo.compute.agent.actions import resume_tasks
+
+    await resume_tasks(agent, [i for i in desired if i["uuid"] not in plan.lost])
 
 
 async def _fault(rt: Runtime, uuid: str, message: str, host: str) -> None:
@@ -154,9 +158,14 @@ async def resync_quota_usage(rt: Runtime) -> None:
 async def delete_orphan_allocations(rt: Runtime) -> None:
     """Allocations on compute nodes whose consumer is no live instance there."""
     nodes = await hosts.list_nodes(rt)
+    from nubo.compute.service import migrations
+
     async with rt.db.read() as conn:
         live = {u for (u,) in await conn.execute(select(instances.c.uuid).where(
             instances.c.deleted.is_(False)))}
+        # a moving server's migration holds the source host's allocation
+        live |= {m["uuid"] for m in await migrations.list_migrations(
+            conn, migrations.MigrationQuery()) if m["status"] in migrations.IN_PROGRESS}
     for node in nodes:
         for consumer in await clients.consumers_on(rt, node["uuid"]) - live:
             log.info("deleting allocations of %s: no live instance", consumer)

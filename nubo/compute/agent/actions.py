@@ -256,6 +256,35 @@ MOVE_OPERATIONS = {"resize_instance": resize_instance, "finish_resize": finish_r
                    "evacuate_spawn": evacuate_spawn}
 
 
+# ------------------------------------------------------------ after a restart
+
+# tasks whose work died with the process and cannot be taken up again (the
+# message that carried the image id and the caller is gone): cleared
+ABANDONED_TASKS = frozenset({TaskState.IMAGE_SNAPSHOT.value, TaskState.IMAGE_BACKUP.value,
+                             TaskState.IMAGE_UPLOADING.value})
+
+
+async def resume_tasks(agent: ComputeAgent, desired: list[dict[str, Any]]) -> None:
+    """On start: an action the driver already did is recorded as done; one it did
+    not is done again; a snapshot in flight is given up."""
+    by_task = {a.task_value: a for a in actions.AGENT_ACTIONS.values() if a.task}
+    have = set(await agent.driver.list_instances())
+    for inst in desired:
+        uuid, task = inst["uuid"], inst["task_state"]
+        action = by_task.get(task)
+        if action is not None and uuid in have:
+            info = await agent.driver.get_info(uuid)
+            if action.power_state is not None and info.power_state == action.power_state:
+                await actions.finish_action(agent.rt, uuid, action.name, host=agent.host,
+                                            power_state=int(info.power_state))
+            else:
+                await server_action(agent, inst, {"action": action.name})
+        elif task in ABANDONED_TASKS:
+            log.warning("snapshot of %s on %s died with the agent; task cleared",
+                        uuid, agent.host)
+            await actions.clear_task(agent.rt, uuid, task, reason="agent restarted")
+
+
 def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:
     """The driver of ``host`` when its agent runs in this process."""
     from nubo.compute import workers

@@ -168,6 +168,17 @@ async def fail_action(rt: Runtime, uuid: str, name: str, *, host: str, reason: s
                            {**server, "task_state": None})
 
 
+async def clear_task(rt: Runtime, uuid: str, task: str, *, reason: str) -> None:
+    """Clear ``task`` if the server still has it (work that cannot be resumed)."""
+    async with rt.db.transaction() as tx:
+        server = await instances.get(tx, uuid, deleted=True)
+        if server["deleted"] or server["task_state"] != task:
+            return
+        await instances.set_fields(tx, uuid, task_state=None)
+        await instances.add_fault(tx, uuid, code=500, message=f"{task}: {reason}",
+                                  host=server["host"])
+
+
 # ------------------------------------------------------- done here and now
 
 
