@@ -165,7 +165,8 @@ async def delete_orphan_allocations(rt: Runtime) -> None:
             instances.c.deleted.is_(False)))}
         # a moving server's migration holds the source host's allocation
         live |= {m["uuid"] for m in await migrations.list_migrations(
-            conn, migrations.MigrationQuery()) if m["status"] in migrations.IN_PROGRESS}
+            conn, migrations.MigrationQuery())
+            if m["status"] in migrations.IN_PROGRESS and m["instance_uuid"] in live}
     for node in nodes:
         for consumer in await clients.consumers_on(rt, node["uuid"]) - live:
             log.info("deleting allocations of %s: no live instance", consumer)
