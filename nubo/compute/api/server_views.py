@@ -101,8 +101,6 @@ def full(req: ApiRequest, server: Mapping[str, Any], *, admin: bool,
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": n} for n in extra.get("security_groups", ["default"])],
     }
-    if req.at_least("2.3"):
-        out["os-extended-volumes:volumes_attached"] = []
     fault = _fault(req, server, admin)
     if fault and status in ("ERROR", "DELETED"):
         out["fault"] = fault
