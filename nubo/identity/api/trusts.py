@@ -62,6 +62,7 @@ async def get_trust(req: ApiRequest) -> Reply:
 @router.delete(f"{TRUSTS}/{{trust_id}}", status=204, target=TRUST)
 async def delete_trust(req: ApiRequest) -> Reply:
     await _stored(req, "identity:delete_trust")
+    trusts.refuse_restricted(req.ctx)
     await trusts.delete_trust(req.rt, req.params["trust_id"])
     return None
 

@@ -68,6 +68,8 @@ class TokenData:
             methods=p.methods, audit_ids=p.audit_ids, issued_at=p.issued_at,
             expires_at=p.expires_at, app_cred_id=p.app_cred_id, trust_id=p.trust_id,
             request_id=request_id,
+            extra={"app_cred_unrestricted": bool(self.app_cred["unrestricted"])}
+            if self.app_cred else {},
         )
 
     def revocation_ids(self) -> dict[str, str | None]:

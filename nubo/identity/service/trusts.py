@@ -128,9 +128,17 @@ async def _pedigree(conn: Any, trust_id: str | None) -> list[redelegation.Link]:
     return chain
 
 
+def refuse_restricted(ctx: RequestContext) -> None:
+    """A token from a restricted application credential does not manage trusts."""
+    if ctx.app_cred_id and not ctx.extra.get("app_cred_unrestricted"):
+        raise Forbidden("Using method 'application_credential' is not allowed for managing "
+                        "trusts.")
+
+
 async def create(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]) -> dict[str, Any]:
     """Create a trust; made with a trust-scoped token, a trust redelegated from it."""
     _check_body(body)
+    refuse_restricted(ctx)
     if body["trustor_user_id"] != ctx.user_id:
         raise Forbidden("The trustor of a trust must be the user making the request.")
     expires = _parse_expiry(body.get("expires_at"))

@@ -202,3 +202,33 @@ def test_sdk_redelegation(cloud: Cloud, admin_api: Api, member_factory: Any) -> 
     mine.identity.delete_trust(root.id)
     with pytest.raises(openstack.exceptions.NotFoundException):
         mine.identity.get_trust(child.id)
+
+
+def test_restricted_application_credentials_do_not_manage_trusts(
+        cloud: Cloud, admin_api: Api, member_factory: Any) -> None:
+    trustor, trustee = member_factory(), member_factory()
+    path = f"/users/{trustor.user_id}/application_credentials"
+    tokens = {}
+    for unrestricted in (False, True):
+        r = admin_api.call("POST", path, {"application_credential": {
+            "name": f"ac-{unrestricted}", "unrestricted": unrestricted}}, token=trustor.token)
+        assert r.status_code == 201, r.text
+        cred = r.json()["application_credential"]
+        tok = requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+            "identity": {"methods": ["application_credential"], "application_credential": {
+                "id": cred["id"], "secret": cred["secret"]}}}})
+        assert tok.status_code == 201, tok.text
+        tokens[unrestricted] = tok.headers["X-Subject-Token"]
+    base = (trustor.user_id, trustee.user_id, trustor.project_id)
+    r = _post(admin_api, tokens[False], *base)
+    assert r.status_code == 403 and "application_credential" in r.text, r.text
+    r = _post(admin_api, tokens[True], *base)
+    assert r.status_code == 201, r.text
+    trust_path = f"/OS-TRUST/trusts/{r.json()['trust']['id']}"
+    assert admin_api.call("DELETE", trust_path, token=tokens[False]).status_code == 403
+    assert admin_api.call("DELETE", trust_path, token=tokens[True]).status_code == 204
+    # the same line for application credentials themselves
+    for unrestricted, status in ((False, 403), (True, 201)):
+        r = admin_api.call("POST", path, {"application_credential": {
+            "name": f"child-{unrestricted}"}}, token=tokens[unrestricted])
+        assert r.status_code == status, r.text
