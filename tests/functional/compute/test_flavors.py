@@ -41,7 +41,7 @@ def test_sdk_create_show_delete(admin_conn: Any) -> None:
     assert admin_conn.compute.find_flavor(made.id) is None
 
 
-def test_cli_create_set_property_show_delete(cloud: Cloud) -> None:
+def test_cli_create_set_property_show_delete(cloud: Cloud, admin_nova: Nova) -> None:
     name = unique("cli")
     made = cloud.cli_json("flavor", "create", "--ram", "300", "--vcpus", "1", "--disk", "2",
                           "--id", f"id-{name}", name)
@@ -49,10 +49,9 @@ def test_cli_create_set_property_show_delete(cloud: Cloud) -> None:
     cloud.cli("flavor", "set", "--property", "hw:cpu_policy=dedicated", name)
     shown = cloud.cli_json("flavor", "show", name)
     assert shown["properties"] == {"hw:cpu_policy": "dedicated"}
-    listed = cloud.cli_json("flavor", "list", "--long")
-    assert any(f["Name"] == name for f in listed)
     cloud.cli("flavor", "delete", name)
-    assert cloud.cli("flavor", "show", name, check=False).returncode != 0
+    # (each CLI call costs seconds: the rest is checked over HTTP)
+    fault(admin_nova.get(f"/flavors/id-{name}"), 404, "itemNotFound")
 
 
 @pytest.mark.parametrize("bad", [

@@ -59,7 +59,7 @@ def test_sdk_generate_list_get_delete(admin_conn: Any) -> None:
     assert name not in {k.name for k in admin_conn.compute.keypairs()}
 
 
-def test_cli_create_with_public_key_list_show_delete(cloud: Cloud) -> None:
+def test_cli_create_with_public_key_list_delete(cloud: Cloud, admin_nova: Nova) -> None:
     public, fingerprint = ssh_key("rsa")
     name = unique("cli")
     with tempfile.NamedTemporaryFile("w", suffix=".pub") as f:
@@ -68,9 +68,9 @@ def test_cli_create_with_public_key_list_show_delete(cloud: Cloud) -> None:
         made = cloud.cli_json("keypair", "create", "--public-key", f.name, name)
     assert made["fingerprint"] == fingerprint
     assert name in {k["Name"] for k in cloud.cli_json("keypair", "list")}
-    assert cloud.cli_json("keypair", "show", name)["fingerprint"] == fingerprint
     cloud.cli("keypair", "delete", name)
-    assert cloud.cli("keypair", "show", name, check=False).returncode != 0
+    # (each CLI call costs seconds: the rest is checked over HTTP)
+    fault(admin_nova.get(f"/os-keypairs/{name}"), 404, "itemNotFound")
 
 
 def test_bad_input(admin_nova: Nova) -> None:
