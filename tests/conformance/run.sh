@@ -64,6 +64,8 @@ export NUBO_IDENTITY__LOCKOUT_DURATION=5
 export NUBO_IDENTITY__UNIQUE_LAST_PASSWORD_COUNT=2
 export NUBO_IDENTITY__MINIMUM_PASSWORD_AGE=0
 export NUBO_CORE__LOG_LEVEL=${NUBO_LOG_LEVEL:-WARNING}
+# compute: two fake hypervisors (multi-host tests, reschedules)
+export NUBO_COMPUTE__FAKE_HOSTS=${NUBO_COMPUTE__FAKE_HOSTS:-2}
 (cd "$ROOT" && exec "$NUBO_PYTHON" -m nubo.cli.main --state-dir "$STATE_DIR" up --foreground \
     --port "$PORT") > "$OUT_DIR/nubo.log" 2>&1 &
 NUBO_PID=$!
@@ -83,6 +85,21 @@ up || { echo "nubo did not start, see $OUT_DIR/nubo.log" >&2; exit 2; }
 ADMIN_PASSWORD=$("$NUBO_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin_password"])' \
     "$STATE_DIR/secrets.json")
 echo "[conformance] nubo at $AUTH_URL (state $STATE_DIR), results in $OUT_DIR" >&2
+
+# compute: two small public raw images to boot (there is no cirros to download)
+if [ "$SERVICE" = compute ] && [ -z "${TEMPEST_IMAGE_REF:-}" ]; then
+    read -r TEMPEST_IMAGE_REF TEMPEST_IMAGE_REF_ALT < <(OS_CLIENT_CONFIG_FILE="$STATE_DIR/clouds.yaml" \
+        "$NUBO_PYTHON" -c '
+import io, openstack
+conn = openstack.connect(cloud="nubo-admin")
+ids = []
+for name in ("cirros-raw", "cirros-raw-alt"):
+    image = conn.image.create_image(name=name, disk_format="raw", container_format="bare",
+                                    visibility="public", data=io.BytesIO(bytes(1 << 20)))
+    ids.append(conn.image.wait_for_status(image, "active", wait=60).id)
+print(*ids)')
+    export TEMPEST_IMAGE_REF TEMPEST_IMAGE_REF_ALT
+fi
 
 # ---- tempest run
 OVERRIDES=$OUT_DIR/tempest-overrides.conf

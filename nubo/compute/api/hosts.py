@@ -76,21 +76,29 @@ async def update_host(req: ApiRequest) -> Reply:
         raise BadRequest("Invalid input for field/attribute body: 'status' or "
                          "'maintenance_mode' is required")
     v.only(body, {"status", "maintenance_mode"}, "body")
+    for key in ("status", "maintenance_mode"):
+        if key in body and body[key] not in ("enable", "disable"):
+            raise v.invalid(key, body[key], f"{body[key]!r} is not one of ['enable', "
+                            "'disable']")
     name = req.params["host_name"]
-    service = await hosts.get_service(req.rt, name)
-    if service is None:
-        raise NotFound(f"Compute host {name} could not be found.")
+    service = await _service(req, name)
     if "maintenance_mode" in body:
         raise NotImplementedYet("Virt driver does not implement host maintenance mode.")
-    status = body.get("status")
-    if status not in ("enable", "disable"):
-        raise v.invalid("status", status, f"{status!r} is not one of ['enable', 'disable']")
+    status = body["status"]
     await hosts.update_service(req.rt, service["uuid"], disabled=status == "disable")
     return {"host": name, "status": "enabled" if status == "enable" else "disabled"}
 
 
+async def _service(req: ApiRequest, name: str) -> dict[str, Any]:
+    service = await hosts.get_service(req.rt, name)
+    if service is None:
+        raise NotFound(f"Compute host {name} could not be found.")
+    return service
+
+
 async def _power(req: ApiRequest) -> Reply:
     req.authorize("os_compute_api:os-hosts:reboot", {})
+    await _service(req, req.params["host_name"])
     raise NotImplementedYet("Virt driver does not implement host power management.")
 
 

@@ -33,7 +33,7 @@ def _version(req: ApiRequest, vid: str) -> dict[str, Any]:
 
 @router.get("/", public=True)
 async def list_versions(req: ApiRequest) -> Reply:
-    versions = [_version(req, "v2.1")]
+    versions = [_version(req, "v2.0"), _version(req, "v2.1")]
     for v in versions:
         v.pop("media-types")
     return {"versions": versions}

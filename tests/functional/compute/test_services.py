@@ -160,3 +160,21 @@ def test_delete_a_service(admin_nova: Nova) -> None:
     fault(admin_nova.delete(f"/os-services/{scheduler['id']}", version="2.53"), 404,
           "itemNotFound")
     fault(admin_nova.delete("/os-services/not-a-number", version="2.52"), 400, "badRequest")
+
+
+def test_os_hosts_errors(admin_nova: Nova) -> None:
+    for body in ({"status": "enable", "maintenance_mode": "sometimes"}, {"status": "on"},
+                 {}, {"bogus": "enable"}):
+        fault(admin_nova.put("/os-hosts/fake-host-1", body, version="2.42"), 400,
+              "badRequest")
+    fault(admin_nova.put("/os-hosts/nowhere", {"status": "enable"}, version="2.42"), 404,
+          "itemNotFound")
+    for action in ("reboot", "shutdown", "startup"):
+        fault(admin_nova.get(f"/os-hosts/nowhere/{action}", version="2.42"), 404,
+              "itemNotFound")
+        fault(admin_nova.get(f"/os-hosts/fake-host-1/{action}", version="2.42"), 501,
+              "notImplemented")
+    r = admin_nova.put("/os-hosts/fake-host-1", {"status": "disable"}, version="2.42")
+    assert r.json() == {"host": "fake-host-1", "status": "disabled"}
+    r = admin_nova.put("/os-hosts/fake-host-1", {"status": "enable"}, version="2.42")
+    assert r.json() == {"host": "fake-host-1", "status": "enabled"}
