@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from nubo.compute import clients, notifications, snapshot
+from nubo.compute import clients, inflight, notifications, snapshot
 from nubo.compute.scheduler import NoValidHost, select_destinations
-from nubo.compute.scheduler.model import HostState, resources_of
+from nubo.compute.scheduler.model import HostState, RequestSpec, Selection, resources_of
 from nubo.compute.service import instance_actions, instances, quotas
 from nubo.compute.service import server_groups as groups
 from nubo.compute.service.servers import (
@@ -95,29 +95,55 @@ async def schedule_and_build(rt: Runtime, uuids: Sequence[str]) -> None:
 
 
 async def _schedule_group(rt: Runtime, pending: list[dict[str, Any]]) -> None:
-    for _ in range(SNAPSHOT_RETRIES):
+    ledger = inflight.of(rt)
+    for attempt in range(SNAPSHOT_RETRIES + 1):
         if not pending:
             return
         spec = await _spec_of(rt, pending[0]["uuid"])
         request = await snapshot.request_spec(rt, pending, spec)
+        states = await snapshot.host_states(rt)
         try:
-            selections = select_destinations(await snapshot.host_states(rt), request,
-                                             rt.settings.scheduler)
+            if attempt == SNAPSHOT_RETRIES:
+                # every try lost its claims to concurrent builds: one last look decides
+                # between "full" (the scheduler says which filter) and "raced"
+                select_destinations(states, request, rt.settings.scheduler)
+                break
+            selections = _select(states, request, rt, ledger)
         except NoValidHost as e:
             for inst in pending:
                 await fail_build(rt, inst["uuid"], _no_host_message(e, spec), code=500)
             return
         resources = resources_of(request.flavor)
+        for sel in selections:
+            ledger.hold(sel.instance_uuid, sel.host, resources)
         lost = []
         by_uuid = {i["uuid"]: i for i in pending}
-        for sel in selections:
-            inst = by_uuid[sel.instance_uuid]
-            if not await _claim_one(rt, inst, (sel.host, *sel.alternates), resources):
-                lost.append(inst)
+        try:
+            for sel in selections:
+                inst = by_uuid[sel.instance_uuid]
+                if not await _claim_one(rt, inst, (sel.host, *sel.alternates), resources):
+                    lost.append(inst)
+        finally:
+            for sel in selections:
+                ledger.forget(sel.instance_uuid)
         pending = lost
     for inst in pending:
         await fail_build(rt, inst["uuid"], "No valid host was found. Every candidate host "
-                         "was claimed by concurrent requests.", code=500)
+                         f"was claimed by concurrent requests ({SNAPSHOT_RETRIES} tries).",
+                         code=500)
+
+
+def _select(states: Sequence[HostState], request: RequestSpec, rt: Runtime,
+            ledger: inflight.InFlight) -> list[Selection]:
+    """The scheduler's plan with this process's claims under way counted as used;
+    "no valid host" only if the snapshot alone agrees (the ledger may count a
+    just-committed claim twice)."""
+    if ledger:
+        try:
+            return select_destinations(ledger.overlay(states), request, rt.settings.scheduler)
+        except NoValidHost:
+            pass
+    return select_destinations(states, request, rt.settings.scheduler)
 
 
 def _no_host_message(e: NoValidHost, spec: Mapping[str, Any]) -> str:
@@ -131,16 +157,22 @@ def _no_host_message(e: NoValidHost, spec: Mapping[str, Any]) -> str:
 
 async def _claim_one(rt: Runtime, inst: Mapping[str, Any], candidates: Sequence[HostState],
                      resources: Mapping[str, int]) -> bool:
-    for host in candidates:
-        try:
-            await clients.claim(rt, consumer=inst["uuid"], provider_uuid=host.provider_uuid,
-                                resources=resources, project_id=inst["project_id"],
-                                user_id=inst["user_id"])
-        except Conflict:
-            continue
-        await _assign(rt, inst["uuid"], host)
-        return True
-    return False
+    ledger = inflight.of(rt)
+    try:
+        for host in candidates:
+            ledger.hold(inst["uuid"], host, resources)
+            try:
+                await clients.claim(rt, consumer=inst["uuid"],
+                                    provider_uuid=host.provider_uuid, resources=resources,
+                                    project_id=inst["project_id"], user_id=inst["user_id"])
+            except Conflict:
+                continue
+            ledger.forget(inst["uuid"])
+            await _assign(rt, inst["uuid"], host)
+            return True
+        return False
+    finally:
+        ledger.forget(inst["uuid"])
 
 
 async def _assign(rt: Runtime, uuid: str, host: HostState) -> None:

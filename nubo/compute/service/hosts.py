@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute import clients
 from nubo.compute.tables import compute_nodes, instances, services
@@ -32,10 +33,16 @@ def is_up(rt: Runtime, service: Mapping[str, Any], now: dt.datetime | None = Non
 # ---------------------------------------------------------------- contract
 
 
-async def get_service(rt: Runtime, host: str, binary: str = COMPUTE) -> dict[str, Any] | None:
-    async with rt.db.read() as conn:
-        row = (await conn.execute(select(services).where(
-            services.c.host == host, services.c.binary == binary))).mappings().first()
+async def get_service(rt: Runtime, host: str, binary: str = COMPUTE, *,
+                      conn: AsyncConnection | None = None) -> dict[str, Any] | None:
+    """The service row; inside a transaction pass its ``conn``: a second
+    connection per request can exhaust the pool under load and wait forever."""
+    query = select(services).where(services.c.host == host, services.c.binary == binary)
+    if conn is not None:
+        row = (await conn.execute(query)).mappings().first()
+    else:
+        async with rt.db.read() as own:
+            row = (await own.execute(query)).mappings().first()
     return dict(row) if row else None
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute import tables as t
@@ -192,13 +193,18 @@ async def ensure_usage_rows(rt: Runtime, project_id: str, user_id: str,
         rows = await conn.execute(select(u.user_id, u.resource).where(
             u.project_id == project_id, u.user_id.in_([PROJECT, user_id])))
         have = {(r.user_id, r.resource) for r in rows}
-    missing = [(who, res) for who in (PROJECT, user_id) for res in resources
-               if (who, res) not in have]
-    if not missing:
-        return
-    async with rt.db.transaction() as tx:
-        for who, res in missing:
-            await _ensure_row(tx, project_id, who, res)
+    for who, res in [(who, res) for who in (PROJECT, user_id) for res in resources
+                     if (who, res) not in have]:
+        # one row per transaction: concurrent first requests of a project insert the
+        # same rows, and several rows in one transaction deadlock each other (InnoDB)
+        for attempt in range(5):
+            try:
+                async with rt.db.transaction() as tx:
+                    await _ensure_row(tx, project_id, who, res)
+                break
+            except DBAPIError as e:
+                if attempt == 4 or "deadlock" not in str(e.orig).lower():
+                    raise
 
 
 # --- limits as the quota APIs change them -----------------------------------------

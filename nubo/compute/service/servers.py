@@ -271,7 +271,7 @@ async def delete_server(rt: Runtime, ctx: RequestContext, uuid: str, *,
                                            host=server["host"], action="delete")
         notifications.emit(tx, "compute.instance.delete.start", server)
         host = server["host"]
-        service = await hosts.get_service(rt, host) if host else None
+        service = await hosts.get_service(rt, host, conn=tx.conn) if host else None
         if service is None or not hosts.is_up(rt, service):
             local = True
         else:
