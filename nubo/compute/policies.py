@@ -41,6 +41,7 @@ DEFAULTS.update({
     "os_compute_api:os-aggregates:add_host": _ADMIN,
     "os_compute_api:os-aggregates:remove_host": _ADMIN,
     "os_compute_api:os-aggregates:set_metadata": _ADMIN,
+    "os_compute_api:os-aggregates:images": _ADMIN,
     "os_compute_api:os-quota-sets:show": "rule:project_reader_or_admin",
     "os_compute_api:os-quota-sets:detail": "rule:project_reader_or_admin",
     "os_compute_api:os-quota-sets:defaults": _ANY,

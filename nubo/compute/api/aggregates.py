@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from nubo.compute import clients
 from nubo.compute.api import validation as v
 from nubo.compute.service import aggregates
 from nubo.compute.service.aggregates import Aggregate
@@ -145,3 +146,26 @@ async def aggregate_action(req: ApiRequest) -> Reply:
     else:
         raise BadRequest(f"There is no such action: {action}")
     return {"aggregate": view(req, agg)}
+
+
+@router.post("/v2.1/os-aggregates/{aggregate_id}/images", status=202, target=AGGREGATE,
+             min_version="2.81")
+async def cache_images(req: ApiRequest) -> Reply:
+    """2.81: ask the aggregate's hosts to pre-cache images. Every image must exist;
+    the fake driver keeps no image cache, so there is nothing more to do for it (the
+    libvirt driver's base-image cache will take the request)."""
+    _authorize(req, "images")
+    body = await req.json()
+    cache = body.get("cache") if isinstance(body, dict) else None
+    if not isinstance(cache, list) or not cache or not all(
+            isinstance(item, dict) and isinstance(item.get("id"), str) and set(item) == {"id"}
+            for item in cache):
+        raise BadRequest("Invalid input for field 'cache': a non-empty list of "
+                         "{\"id\": <image uuid>} objects is required.")
+    await aggregates.get_aggregate(req.rt, _id(req))
+    for item in cache:
+        try:
+            await clients.get_image(req.rt, req.ctx, item["id"])
+        except NotFound:
+            raise BadRequest(f"Image {item['id']} could not be found.") from None
+    return None

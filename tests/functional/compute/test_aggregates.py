@@ -197,3 +197,19 @@ def test_zone_of_hosts_with_servers_is_fixed(admin_nova: Nova, image_id: str) ->
         wait_gone(admin_nova, server["id"])
         _action(admin_nova, made, "remove_host", {"host": HOST})
         admin_nova.delete(f"/os-aggregates/{made['id']}")
+
+
+def test_image_cache_request(admin_nova: Nova, make_user: Any, image_id: str) -> None:
+    """2.81: the images must exist; the route does not exist before 2.81; admin only."""
+    made = _create(admin_nova)
+    path = f"/os-aggregates/{made['id']}/images"
+    good = {"cache": [{"id": image_id}]}
+    assert admin_nova.post(path, good, version="2.81").status_code == 202
+    fault(admin_nova.post(path, good, version="2.80"), 404, "itemNotFound")
+    fault(admin_nova.post(path, {"cache": [{"id": "00000000-0000-0000-0000-000000000000"}]},
+                          version="2.81"), 400, "badRequest")
+    fault(admin_nova.post(path, {"cache": []}, version="2.81"), 400, "badRequest")
+    fault(admin_nova.post("/os-aggregates/999999/images", good, version="2.81"),
+          404, "itemNotFound")
+    fault(make_user().post(path, good, version="2.81"), 403, "forbidden")
+    admin_nova.delete(f"/os-aggregates/{made['id']}")
