@@ -157,6 +157,8 @@ def _query(req: ApiRequest, rule: str) -> server_list.ServerQuery:
             q.status = status
             if status.upper() == "DELETED" and admin:
                 q.deleted = True
+    q.ip = req.query.get("ip")
+    q.ip6 = req.query.get("ip6") if (admin or req.at_least("2.5")) else None
     q.image = req.query.get("image")
     q.flavor = req.query.get("flavor")
     q.reservation_id = req.query.get("reservation_id")

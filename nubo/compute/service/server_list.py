@@ -52,6 +52,9 @@ class ServerQuery:
     tags_any: list[str] = field(default_factory=list)
     not_tags: list[str] = field(default_factory=list)
     not_tags_any: list[str] = field(default_factory=list)
+    # regular expressions over the server's IPv4 / IPv6 addresses
+    ip: str | None = None
+    ip6: str | None = None
     availability_zone: str | None = None
     key_name: str | None = None
     description: str | None = None
@@ -108,9 +111,17 @@ def _matches(s: Mapping[str, Any], q: ServerQuery) -> bool:
         not q.not_tags or not set(q.not_tags) <= set(s["tags"]),
         not q.not_tags_any or not set(q.not_tags_any) & set(s["tags"]),
         all(_text(s.get(k)) == v for k, v in q.states.items()),
+        q.ip is None or any(_regex(q.ip).search(a) for a in _addresses(s, 4)),
+        q.ip6 is None or any(_regex(q.ip6).search(a) for a in _addresses(s, 6)),
         all(t is None or (s.get(k) is not None and s[k] >= t) for k, t in q.times.items()),
     ]
     return all(checks)
+
+
+def _addresses(server: Mapping[str, Any], version: int) -> list[str]:
+    """The server's addresses of one IP version (none until networking exists)."""
+    found = server.get("addresses") or {}
+    return [a["addr"] for net in found.values() for a in net if a.get("version") == version]
 
 
 def _text(value: Any) -> str:

@@ -209,3 +209,10 @@ def test_keypair_and_server_group_on_boot(cloud: Cloud, image_id: str) -> None:
     assert conn.compute.get_server_group(group.id).member_ids == []
     conn.compute.delete_server_group(group)
     conn.compute.delete_keypair(key)
+
+
+def test_ip_filters_match_no_server_without_addresses(member: Nova,
+                                                      three: list[dict[str, Any]]) -> None:
+    assert names(member.get("/servers", params={"ip": "10\\."})) == []
+    assert names(member.get("/servers", params={"ip6": "::"}, version="2.5")) == []
+    assert len(names(member.get("/servers", params={"name": "a"}))) == 3
