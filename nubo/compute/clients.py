@@ -148,9 +148,19 @@ async def provider_usages(rt: Runtime, uuids: Iterable[str]) -> dict[str, Provid
         out[uuid] = ProviderUsage(
             capacity={rc: int(v.get("capacity", 0)) for rc, v in resources.items()},
             used={rc: int(v.get("used", 0)) for rc, v in resources.items()},
-            traits=frozenset(),
+            traits=await provider_traits(rt, uuid),
         )
     return out
+
+
+async def provider_traits(rt: Runtime, uuid: str) -> frozenset[str]:
+    """The traits a provider has now (empty when there is no such provider)."""
+    traits = _module("nubo.placement.service.traits")
+    try:
+        _generation, names = await traits.get_provider_traits(rt, uuid)
+    except NotFound:
+        return frozenset()
+    return frozenset(names)
 
 
 async def consumers_on(rt: Runtime, provider_uuid: str) -> set[str]:

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 Operation = Callable[["ComputeAgent", dict[str, Any], Mapping[str, Any]], Awaitable[None]]
 OPERATIONS: dict[str, Operation] = {}
+DRIVER_TRAITS = frozenset({"COMPUTE_NODE"})
 
 
 def register(name: str, op: Operation) -> None:
@@ -63,8 +64,10 @@ class ComputeAgent:
         self.service = await hosts.register_service(self.rt, self.host)
         resources = self.driver.host_resources().as_dict()
         self.node = await hosts.register_node(self.rt, self.service, self.host, resources)
+        # keep the traits an operator gave the provider; add the driver's
+        traits = await clients.provider_traits(self.rt, self.node["uuid"]) | DRIVER_TRAITS
         await clients.ensure_provider(self.rt, uuid=self.node["uuid"], name=self.host,
-                                      inventories=self.inventories(resources))
+                                      inventories=self.inventories(resources), traits=traits)
 
     async def stop(self) -> None:
         if self._heartbeat is not None:

@@ -325,3 +325,35 @@ def test_invalid_status_filter(member: Nova) -> None:
         "servers"] == []
     fault(member.get("/servers", params={"status": "bogus"}, version="2.38"), 400,
           "badRequest")
+
+
+def test_required_trait_picks_the_host_that_has_it(admin_nova: Nova, image_id: str) -> None:
+    def placement(method: str, path: str, body: Any = None) -> Any:
+        import requests
+
+        r = requests.request(method, f"{admin_nova.cloud.url}/placement{path}", json=body,
+                             headers={"X-Auth-Token": admin_nova.token,
+                                      "OpenStack-API-Version": "placement 1.6"}, timeout=30)
+        assert r.status_code in (200, 201, 204), r.text
+        return r.json() if r.content else None
+
+    nodes = admin_nova.get("/os-hypervisors", version="2.53").json()["hypervisors"]
+    host2 = next(n["id"] for n in nodes if n["hypervisor_hostname"] == "fake-host-2")
+    placement("PUT", "/traits/CUSTOM_NUBO_FAST")
+    have = placement("GET", f"/resource_providers/{host2}/traits")
+    assert "COMPUTE_NODE" in have["traits"]            # reported by the agent
+    placement("PUT", f"/resource_providers/{host2}/traits", {
+        "traits": [*have["traits"], "CUSTOM_NUBO_FAST"],
+        "resource_provider_generation": have["resource_provider_generation"]})
+    try:
+        flavor = make_flavor(admin_nova, extra_specs={"trait:CUSTOM_NUBO_FAST": "required"})
+        for _ in range(2):
+            server = boot(admin_nova, image_id, flavorRef=flavor)
+            assert server["OS-EXT-SRV-ATTR:host"] == "fake-host-2"
+            admin_nova.delete(f"/servers/{server['id']}")
+            wait_gone(admin_nova, server["id"])
+    finally:
+        now = placement("GET", f"/resource_providers/{host2}/traits")
+        placement("PUT", f"/resource_providers/{host2}/traits", {
+            "traits": [t for t in now["traits"] if t != "CUSTOM_NUBO_FAST"],
+            "resource_provider_generation": now["resource_provider_generation"]})
