@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 
 from nubo.compute import notifications
-from nubo.compute.service import instance_actions, instances
+from nubo.compute.service import hosts, instance_actions, instances
 from nubo.compute.service.servers import agent_topic
 from nubo.compute.states import PowerState, TaskState, VmState, check_allowed
 from nubo.compute.tables import instances as instances_t
@@ -108,6 +108,15 @@ async def load_for(tx: Tx, ctx: RequestContext, uuid: str, op: str, *,
     return server
 
 
+async def check_up(rt: Runtime, *hosts_: str) -> None:
+    """409 as Nova's ServiceUnavailable when an agent that must act is down: the
+    request would wait for it forever."""
+    for host in hosts_:
+        service = await hosts.get_service(rt, host)
+        if service is None or not hosts.is_up(rt, service):
+            raise Conflict("Service is unavailable at this time.")
+
+
 def need_host(server: Mapping[str, Any]) -> str:
     host = server["host"]
     if not host:
@@ -124,6 +133,7 @@ async def begin_action(rt: Runtime, ctx: RequestContext, uuid: str, name: str, *
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, op or name)
         host = need_host(server)
+        await check_up(rt, host)
         await claim_task(tx, server, action.task)
         await instance_actions.start_action(tx, uuid, op or name, request_id=request_id,
                                             user_id=ctx.user_id, project_id=ctx.project_id)

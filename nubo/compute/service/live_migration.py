@@ -18,7 +18,7 @@ from sqlalchemy import select
 from nubo.compute import clients, notifications
 from nubo.compute.scheduler import NoValidHost
 from nubo.compute.service import instance_actions, instances, migrations, resize
-from nubo.compute.service.actions import claim_task, load_for, need_host
+from nubo.compute.service.actions import check_up, claim_task, load_for, need_host
 from nubo.compute.service.servers import agent_topic
 from nubo.compute.states import TaskState
 from nubo.compute.tables import request_specs
@@ -35,7 +35,7 @@ async def live_migrate(rt: Runtime, ctx: RequestContext, uuid: str, *, host: str
                        force: bool, request_id: str, raise_no_host: bool) -> None:
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, "os-migrateLive")
-        need_host(server)
+        await check_up(rt, need_host(server))
         await claim_task(tx, server, TaskState.MIGRATING)
         migration = await migrations.create(
             tx, server, migration_type="live-migration", new_flavor=server["flavor"],

@@ -14,7 +14,7 @@ from typing import Any
 
 from nubo.compute import clients, notifications
 from nubo.compute.service import instance_actions, instances, keypairs
-from nubo.compute.service.actions import claim_task, load_for, need_host
+from nubo.compute.service.actions import check_up, claim_task, load_for, need_host
 from nubo.compute.service.servers import agent_topic
 from nubo.compute.states import PowerState, TaskState, VmState
 from nubo.compute.tables import instance_system_metadata
@@ -75,6 +75,7 @@ async def rebuild(rt: Runtime, ctx: RequestContext, uuid: str, req: RebuildReque
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, "rebuild")
         host = need_host(server)
+        await check_up(rt, host)
         await claim_task(tx, server, TaskState.REBUILDING, image_ref=image["id"],
                          extra={**(server.get("extra") or {}),
                                 "old_vm_state": server["vm_state"]}, **fields)

@@ -28,7 +28,7 @@ from nubo.compute import clients, notifications, snapshot
 from nubo.compute.scheduler import NoValidHost, select_destinations
 from nubo.compute.scheduler.model import HostState, resources_of
 from nubo.compute.service import instance_actions, instances, migrations, quotas
-from nubo.compute.service.actions import claim_task, load_for, need_host
+from nubo.compute.service.actions import check_up, claim_task, load_for, need_host
 from nubo.compute.service.servers import agent_topic
 from nubo.compute.states import PowerState, TaskState, VmState
 from nubo.compute.tables import request_specs
@@ -62,7 +62,7 @@ async def begin_move(rt: Runtime, ctx: RequestContext, uuid: str, *,
     op = "resize" if new_flavor is not None else "migrate"
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, op)
-        need_host(server)
+        await check_up(rt, need_host(server))
         flavor = dict(new_flavor if new_flavor is not None else server["flavor"])
         up = _part(quota_change(server["flavor"], flavor), +1)
         if up:
@@ -198,6 +198,7 @@ async def confirm(rt: Runtime, ctx: RequestContext, uuid: str, *, request_id: st
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, "confirmResize")
         m = await _finished_migration(tx, uuid)
+        await check_up(rt, m["source_compute"])
         await claim_task(tx, server, None)
         await migrations.set_fields(tx, m["uuid"], status="confirming")
         await instance_actions.start_action(tx, uuid, "confirmResize", request_id=request_id,
@@ -233,6 +234,7 @@ async def revert(rt: Runtime, ctx: RequestContext, uuid: str, *, request_id: str
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, "revertResize")
         m = await _finished_migration(tx, uuid)
+        await check_up(rt, m["source_compute"], m["dest_compute"])
         await claim_task(tx, server, TaskState.RESIZE_REVERTING)
         await migrations.set_fields(tx, m["uuid"], status="reverting")
         await instance_actions.start_action(tx, uuid, "revertResize", request_id=request_id,

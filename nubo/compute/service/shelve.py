@@ -21,7 +21,7 @@ from nubo.compute import clients, notifications, snapshot
 from nubo.compute.scheduler import NoValidHost, select_destinations
 from nubo.compute.scheduler.model import HostState, resources_of
 from nubo.compute.service import instance_actions, instances
-from nubo.compute.service.actions import claim_task, load_for, need_host
+from nubo.compute.service.actions import check_up, claim_task, load_for, need_host
 from nubo.compute.service.servers import agent_topic, check_availability_zone
 from nubo.compute.service.snapshots import context_from, context_payload, image_body
 from nubo.compute.states import PowerState, TaskState, VmState
@@ -47,6 +47,7 @@ async def shelve(rt: Runtime, ctx: RequestContext, uuid: str, *, request_id: str
         async with rt.db.transaction() as tx:
             server = await load_for(tx, ctx, uuid, "shelve")
             host = need_host(server)
+            await check_up(rt, host)
             await claim_task(tx, server, TaskState.SHELVING)
             await instance_actions.start_action(tx, uuid, "shelve", request_id=request_id,
                                                 user_id=ctx.user_id,
@@ -106,6 +107,7 @@ async def shelve_offload(rt: Runtime, ctx: RequestContext, uuid: str, *,
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, "shelveOffload")
         host = need_host(server)
+        await check_up(rt, host)
         await claim_task(tx, server, TaskState.SHELVING_OFFLOADING)
         await instance_actions.start_action(tx, uuid, "shelveOffload", request_id=request_id,
                                             user_id=ctx.user_id, project_id=ctx.project_id)
@@ -147,6 +149,7 @@ async def unshelve(rt: Runtime, ctx: RequestContext, uuid: str, *, request_id: s
         spec = (await tx.execute(select(request_specs.c.spec).where(
             request_specs.c.instance_uuid == uuid))).scalar()
         if not offloaded_now:
+            await check_up(rt, need_host(server))
             await instance_actions.start_event(tx, uuid, UNSHELVE_EVENT, host=server["host"])
             tx.publish(agent_topic(server["host"], "unshelve"),
                        {"instance_uuid": uuid, "context": context_payload(ctx)})

@@ -17,7 +17,7 @@ from typing import Any
 
 from nubo.compute import clients, notifications
 from nubo.compute.service import instance_actions, instances
-from nubo.compute.service.actions import claim_task, load_for, need_host
+from nubo.compute.service.actions import check_up, claim_task, load_for, need_host
 from nubo.compute.service.servers import agent_topic
 from nubo.compute.states import TaskState
 from nubo.core.auth.context import RequestContext
@@ -89,6 +89,7 @@ async def _begin(rt: Runtime, ctx: RequestContext, uuid: str, op: str, image_id:
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, op)
         host = need_host(server)
+        await check_up(rt, host)
         await claim_task(tx, server, task)
         await instance_actions.start_action(tx, uuid, op, request_id=request_id,
                                             user_id=ctx.user_id, project_id=ctx.project_id)

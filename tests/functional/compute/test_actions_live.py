@@ -169,3 +169,19 @@ def test_evacuate_old_microversion_and_cli(cloud: Cloud, member: Nova, admin_nov
     cloud.cli("server", "evacuate", second)
     poll(lambda: settled(admin_nova, second, other(source)), what="evacuated by the CLI")
     admin_nova.delete(f"/servers/{second}")
+
+
+def test_actions_refused_while_the_host_is_down(member: Nova, admin_nova: Nova,
+                                                image_id: str,
+                                                host_down: Callable[[str], None]) -> None:
+    sid = boot(member, image_id)["id"]
+    host_down(host_of(admin_nova, sid))
+    for body in ({"os-stop": None}, {"reboot": {"type": "HARD"}},
+                 {"createImage": {"name": "x"}}, {"resize": {"flavorRef": "2"}},
+                 {"shelve": None}, {"rebuild": {"imageRef": image_id}}):
+        msg = fault(act(member, sid, body), 409, "conflictingRequest")
+        assert msg == "Service is unavailable at this time.", body
+    shown = show(member, sid)
+    assert shown["status"] == "ACTIVE" and shown["OS-EXT-STS:task_state"] is None
+    # the lock needs no agent
+    assert act(member, sid, {"lock": None}).status_code == 202
