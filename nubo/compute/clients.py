@@ -140,15 +140,17 @@ async def allocations_of(rt: Runtime, consumer: str) -> dict[str, dict[str, int]
     return found
 
 
-async def provider_usages(rt: Runtime, uuids: Iterable[str]) -> dict[str, ProviderUsage]:
-    """Capacity ((total - reserved) * ratio) and usage of each provider."""
+async def provider_usages(rt: Runtime, uuids: Iterable[str], *, traits: bool = True
+                          ) -> dict[str, ProviderUsage]:
+    """Capacity ((total - reserved) * ratio), usage and (unless ``traits`` is
+    false) traits of each provider."""
     summaries = await _placement().provider_summaries(rt, list(uuids))
     out: dict[str, ProviderUsage] = {}
     for uuid, resources in summaries.items():
         out[uuid] = ProviderUsage(
             capacity={rc: int(v.get("capacity", 0)) for rc, v in resources.items()},
             used={rc: int(v.get("used", 0)) for rc, v in resources.items()},
-            traits=await provider_traits(rt, uuid),
+            traits=await provider_traits(rt, uuid) if traits else frozenset(),
         )
     return out
 

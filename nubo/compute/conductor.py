@@ -101,7 +101,7 @@ async def _schedule_group(rt: Runtime, pending: list[dict[str, Any]]) -> None:
             return
         spec = await _spec_of(rt, pending[0]["uuid"])
         request = await snapshot.request_spec(rt, pending, spec)
-        states = await snapshot.host_states(rt)
+        states = await snapshot.host_states(rt, traits=snapshot.needs_traits(request))
         try:
             if attempt == SNAPSHOT_RETRIES:
                 # every try lost its claims to concurrent builds: one last look decides

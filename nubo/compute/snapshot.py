@@ -16,6 +16,7 @@ from nubo.compute.scheduler.model import (
     HostAggregate,
     HostState,
     RequestSpec,
+    traits_of,
 )
 from nubo.compute.service import aggregates, hosts, server_groups
 from nubo.compute.tables import instances
@@ -24,10 +25,19 @@ from nubo.core.errors import NotFound
 from nubo.core.runtime import Runtime
 
 
-async def host_states(rt: Runtime) -> list[HostState]:
-    """Every compute node as the scheduler sees it right now."""
+def needs_traits(request: RequestSpec) -> bool:
+    """Whether the request requires or forbids traits (reading them costs a query
+    per host, so snapshots skip them when nobody asks)."""
+    required, forbidden = traits_of(request.flavor, request.image_properties)
+    return bool(required or forbidden)
+
+
+async def host_states(rt: Runtime, *, traits: bool = True) -> list[HostState]:
+    """Every compute node as the scheduler sees it right now (with each
+    provider's traits unless ``traits`` is false)."""
     nodes = await hosts.list_nodes(rt)
-    usages = await clients.provider_usages(rt, [n["uuid"] for n in nodes]) if nodes else {}
+    usages = (await clients.provider_usages(rt, [n["uuid"] for n in nodes], traits=traits)
+              if nodes else {})
     aggs = await aggregates.list_aggregates(rt)
     async with rt.db.read() as conn:
         rows = await conn.execute(select(instances.c.uuid, instances.c.host).where(
