@@ -101,7 +101,8 @@ async def _schedule_group(rt: Runtime, pending: list[dict[str, Any]]) -> None:
             return
         spec = await _spec_of(rt, pending[0]["uuid"])
         request = await snapshot.request_spec(rt, pending, spec)
-        states = await snapshot.host_states(rt, traits=snapshot.needs_traits(request))
+        states = await snapshot.host_states(rt, traits=snapshot.needs_traits(request),
+                                            about=snapshot.interesting_uuids(request))
         try:
             if attempt == SNAPSHOT_RETRIES:
                 # every try lost its claims to concurrent builds: one last look decides

@@ -4,10 +4,10 @@ compute nodes, placement usage, aggregates and instances, and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from nubo.compute import clients
 from nubo.compute.scheduler.model import (
@@ -32,19 +32,42 @@ def needs_traits(request: RequestSpec) -> bool:
     return bool(required or forbidden)
 
 
-async def host_states(rt: Runtime, *, traits: bool = True) -> list[HostState]:
+async def _instances_by_host(rt: Runtime, about: Iterable[str] | None
+                             ) -> tuple[dict[str, int], dict[str, set[str]]]:
+    """Live instances per host: counts, and the uuids (all of them, or only those
+    in ``about``: the scheduler looks up no others)."""
+    live = (instances.c.deleted.is_(False), instances.c.host.is_not(None))
+    on_host: dict[str, set[str]] = {}
+    async with rt.db.read() as conn:
+        counts = {h: int(n) for h, n in await conn.execute(
+            select(instances.c.host, func.count()).where(*live).group_by(instances.c.host))}
+        query = select(instances.c.uuid, instances.c.host).where(*live)
+        if about is not None:
+            wanted = sorted(set(about))
+            if not wanted:
+                return counts, on_host
+            query = query.where(instances.c.uuid.in_(wanted))
+        for uuid, host in await conn.execute(query):
+            on_host.setdefault(host, set()).add(uuid)
+    return counts, on_host
+
+
+def interesting_uuids(request: RequestSpec) -> set[str]:
+    """The instances whose hosts a request's filters look at: its own (moves) and
+    those its same_host / different_host hints name."""
+    return set(request.instance_uuids) | _hint_uuids(request.hints)
+
+
+async def host_states(rt: Runtime, *, traits: bool = True,
+                      about: Iterable[str] | None = None) -> list[HostState]:
     """Every compute node as the scheduler sees it right now (with each
-    provider's traits unless ``traits`` is false)."""
+    provider's traits unless ``traits`` is false; with the uuids of only the
+    instances in ``about`` when given, the counts of all)."""
     nodes = await hosts.list_nodes(rt)
     usages = (await clients.provider_usages(rt, [n["uuid"] for n in nodes], traits=traits)
               if nodes else {})
     aggs = await aggregates.list_aggregates(rt)
-    async with rt.db.read() as conn:
-        rows = await conn.execute(select(instances.c.uuid, instances.c.host).where(
-            instances.c.deleted.is_(False), instances.c.host.is_not(None)))
-        on_host: dict[str, set[str]] = {}
-        for uuid, host in rows:
-            on_host.setdefault(host, set()).add(uuid)
+    counts, on_host = await _instances_by_host(rt, about)
     now = utcnow()
     default_az = rt.settings.compute.default_availability_zone
     states = []
@@ -62,7 +85,7 @@ async def host_states(rt: Runtime, *, traits: bool = True) -> list[HostState]:
             aggregates=tuple(HostAggregate(a.uuid, a.name, dict(a.metadata)) for a in mine),
             capacity=dict(usage.capacity) if usage else {},
             used=dict(usage.used) if usage else {},
-            num_instances=len(uuids), instance_uuids=uuids,
+            num_instances=counts.get(node["host"], 0), instance_uuids=uuids,
             traits=usage.traits if usage else frozenset(),
             hypervisor_type=hv,
             supported_instances=(("x86_64", hv.lower(), "hvm"), ("i686", hv.lower(), "hvm")),
