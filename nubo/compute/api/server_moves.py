@@ -177,11 +177,24 @@ def _rebuild_fields(req: ApiRequest, args: dict[str, Any]) -> rebuilding.Rebuild
     if "key_name" in args:
         out.key_name = None if args["key_name"] is None else v.string(
             "key_name", args["key_name"], max_length=255)
+    if "trusted_image_certificates" in args:
+        out.trusted_certs = _trusted_certs(args["trusted_image_certificates"])
     if "preserve_ephemeral" in args:
         out.preserve_ephemeral = v.boolean("preserve_ephemeral", args["preserve_ephemeral"])
     if "OS-DCF:diskConfig" in args:
         server_create._disk_config(args["OS-DCF:diskConfig"])
     return out
+
+
+def _trusted_certs(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not 1 <= len(value) <= 50
+            or not all(isinstance(c, str) and c for c in value)
+            or len(set(value)) != len(value)):
+        raise v.invalid("trusted_image_certificates", value, "it must be null or 1 to 50 "
+                        "unique non-empty strings")
+    return list(value)
 
 
 async def rebuild(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:

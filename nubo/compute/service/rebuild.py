@@ -33,6 +33,7 @@ class RebuildRequest:
     fields: dict[str, Any] = field(default_factory=dict)     # instance columns
     metadata: dict[str, str] | None = None                    # replaces all when given
     key_name: Any = UNSET                                      # None unsets (2.54)
+    trusted_certs: Any = UNSET                                 # 2.63; None unsets
     preserve_ephemeral: bool = False
 
 
@@ -76,9 +77,11 @@ async def rebuild(rt: Runtime, ctx: RequestContext, uuid: str, req: RebuildReque
         server = await load_for(tx, ctx, uuid, "rebuild")
         host = need_host(server)
         await check_up(rt, host)
+        extra = {**(server.get("extra") or {}), "old_vm_state": server["vm_state"]}
+        if req.trusted_certs is not UNSET:
+            extra["trusted_certs"] = req.trusted_certs
         await claim_task(tx, server, TaskState.REBUILDING, image_ref=image["id"],
-                         extra={**(server.get("extra") or {}),
-                                "old_vm_state": server["vm_state"]}, **fields)
+                         extra=extra, **fields)
         if req.metadata is not None:
             await instances.set_metadata(tx, uuid, req.metadata, replace=True)
         sysmeta = {k: v for k, v in server["system_metadata"].items()

@@ -63,6 +63,25 @@ def test_rebuild_fields_and_answer(member: Nova, admin_nova: Nova, image_id: str
     assert actions[:3] == ["rebuild", "rebuild", "create"]
 
 
+def test_trusted_image_certificates(member: Nova, image_id: str) -> None:
+    sid = boot(member, image_id)["id"]
+    certs = ["0b5d2c72-12cc-4ba6-a8d7-3ff5cc1d8cb8", "674736e3-f25c-405c-8362-bbf991e0ce0a"]
+    r = act(member, sid, {"rebuild": {"imageRef": image_id,
+                                      "trusted_image_certificates": certs}}, version="2.63")
+    assert r.status_code == 202, r.text
+    assert r.json()["server"]["trusted_image_certificates"] == certs
+    shown = wait_status(member, sid, "ACTIVE")
+    assert shown["trusted_image_certificates"] == certs
+    fault(act(member, sid, {"rebuild": {"imageRef": image_id,
+                                        "trusted_image_certificates": []}}), 400, "badRequest")
+    fault(act(member, sid, {"rebuild": {"imageRef": image_id,
+                                        "trusted_image_certificates": certs}},
+              version="2.62"), 400, "badRequest")
+    r = act(member, sid, {"rebuild": {"imageRef": image_id,
+                                      "trusted_image_certificates": None}})
+    assert r.json()["server"]["trusted_image_certificates"] is None
+
+
 def test_stopped_stays_stopped(member: Nova, image_id: str) -> None:
     sid = boot(member, image_id)["id"]
     assert act(member, sid, {"os-stop": None}).status_code == 202
