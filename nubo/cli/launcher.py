@@ -53,7 +53,8 @@ async def running(settings: Settings, specs: list[ServiceSpec]) -> AsyncIterator
     """Everything but the HTTP server: database (migrated), bus, relay, services."""
     settings.state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.database_url, pool_size=settings.database.pool_size,
-                  echo=settings.database.echo)
+                  echo=settings.database.echo,
+                  sqlite_threads=settings.database.sqlite_threads)
     bus = make_bus(settings.bus.url)
     await bus.start()
     audit_path = None

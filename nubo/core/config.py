@@ -41,6 +41,9 @@ class DatabaseSettings:
     connection: str = ""
     pool_size: int = 5
     echo: bool = False
+    # SQLite only: run each connection in a thread of its own (aiosqlite) instead of
+    # on the event loop; slower, but a wait for another process's lock blocks nothing
+    sqlite_threads: bool = False
 
 
 @dataclass

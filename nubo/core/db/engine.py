@@ -65,12 +65,17 @@ OutboxWriter = Callable[[Tx], Any]
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False,
+                 sqlite_threads: bool = False) -> None:
         self.url = async_url(url)
         self.backend = make_url(self.url).get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
-        if self.backend == "sqlite":
+        if self.backend == "sqlite" and sqlite_threads:
             kwargs["connect_args"] = {"timeout": 30}
+        elif self.backend == "sqlite":
+            from nubo.core.db import sqlite_inline
+
+            kwargs["async_creator"] = sqlite_inline.connector(make_url(self.url), timeout=30)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
                           pool_recycle=3600)
