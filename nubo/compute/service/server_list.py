@@ -2,7 +2,10 @@
 
 The database narrows by project, user, host, deletion and time; the rest of the
 filters (name regex, status, tags…) are applied to the rows in Python so they
-behave the same on every database back end.
+behave the same on every database back end. In the default order (newest first)
+the database also pages: rows are read in (created_at, id) order after the marker,
+in batches, until the page is full, so a page costs the same with 100 servers or
+100,000. Other sort keys sort every matching row here.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from nubo.compute.service import instances as records
 from nubo.compute.states import api_status
@@ -67,7 +70,23 @@ class ServerQuery:
     marker: str | None = None
 
 
-async def list_servers(rt: Runtime, q: ServerQuery) -> list[dict[str, Any]]:
+async def list_servers(rt: Runtime, q: ServerQuery, *, batch: int = 1000
+                       ) -> list[dict[str, Any]]:
+    """The page of servers ``q`` asks for; ``batch`` is how many rows at most the
+    database is asked for at a time when it pages (at least the page size)."""
+    query = _narrowed(q)
+    if _keyset_order(q.sort) is not None:
+        return await _page_in_order(rt, q, query, batch)
+    async with rt.db.read() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+        found = await records.attach(conn, rows)
+    found = [s for s in found if _matches(s, q)]
+    found = sort_servers(found, q.sort)
+    return paginate(found, q.marker, q.limit)
+
+
+def _narrowed(q: ServerQuery) -> Any:
+    """The instances the database can pick out (project, host, deletion, time)."""
     query = select(instances)
     if q.project_id is not None:
         query = query.where(instances.c.project_id == q.project_id)
@@ -86,12 +105,69 @@ async def list_servers(rt: Runtime, q: ServerQuery) -> list[dict[str, Any]]:
     elif q.deleted:
         query = query.where(or_(instances.c.deleted.is_(True),
                                 instances.c.vm_state == "soft-delete"))
+    return query
+
+
+# ------------------------------------------------ pages in the database's order
+
+
+def _keyset_order(sort: Sequence[tuple[str, str]]) -> str | None:
+    """The direction of a sort the database can page through by (created_at, id)
+    (the default, newest first), or None when the rows must be sorted here."""
+    if not sort:
+        return "desc"
+    if len(sort) == 1 and sort[0][0] == "created_at":
+        return sort[0][1]
+    return None
+
+
+async def _page_in_order(rt: Runtime, q: ServerQuery, query: Any, most: int
+                         ) -> list[dict[str, Any]]:
+    """One page in (created_at, id) order, read in batches from the database: only
+    the rows up to the page's end are loaded, however many servers there are.
+    The filters the database cannot apply are applied to each batch."""
+    direction = _keyset_order(q.sort)
+    created, ident = instances.c.created_at, instances.c.id
+    descending = direction == "desc"
+    ordered = query.order_by(*((created.desc(), ident.desc()) if descending
+                               else (created.asc(), ident.asc())))
+    wanted = q.limit
+    batch = most if wanted is None or _filters_in_python(q) else max(wanted, 1)
+    found: list[dict[str, Any]] = []
     async with rt.db.read() as conn:
-        rows = (await conn.execute(query)).mappings().all()
-        found = await records.attach(conn, rows)
-    found = [s for s in found if _matches(s, q)]
-    found = sort_servers(found, q.sort)
-    return paginate(found, q.marker, q.limit)
+        after = await _marker_position(conn, query, q.marker) if q.marker else None
+        while wanted is None or len(found) < wanted:
+            step = ordered if after is None else ordered.where(_beyond(after, descending))
+            rows = (await conn.execute(step.limit(batch))).mappings().all()
+            found += [s for s in await records.attach(conn, rows) if _matches(s, q)]
+            if len(rows) < batch:
+                break
+            after = (rows[-1]["created_at"], rows[-1]["id"])
+    return found if wanted is None else found[:wanted]
+
+
+async def _marker_position(conn: Any, query: Any, marker: str) -> tuple[Any, int]:
+    """(created_at, id) of the marker among the servers the query can see."""
+    row = (await conn.execute(query.with_only_columns(
+        instances.c.created_at, instances.c.id).where(instances.c.uuid == marker))).first()
+    if row is None:
+        raise BadRequest(f"marker [{marker}] not found")
+    return row[0], row[1]
+
+
+def _beyond(after: tuple[Any, int], descending: bool) -> Any:
+    created, ident = instances.c.created_at, instances.c.id
+    if descending:
+        return or_(created < after[0], and_(created == after[0], ident < after[1]))
+    return or_(created > after[0], and_(created == after[0], ident > after[1]))
+
+
+def _filters_in_python(q: ServerQuery) -> bool:
+    """Whether any filter of ``_matches`` is set (so a batch may yield fewer rows)."""
+    return any((q.name, q.status, q.image, q.flavor, q.reservation_id, q.locked is not None,
+                q.availability_zone, q.key_name, q.description, q.tags, q.tags_any,
+                q.not_tags, q.not_tags_any, q.states, q.ip, q.ip6,
+                any(t is not None for t in q.times.values())))
 
 
 def _matches(s: Mapping[str, Any], q: ServerQuery) -> bool:
