@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 # for image format inspection)
 TEST_APT := slapd ldap-utils qemu-utils
 
-.PHONY: up down status test lint unit functional conformance bench-identity sys-deps clean
+.PHONY: up down status test lint unit functional conformance bench-identity bench-compute sys-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ conformance: $(STAMP)
 ## bench-identity: nubo and the reference Keystone, same client, one run
 bench-identity: $(STAMP)
 	bash bench/identity/run.sh
+
+## bench-compute: boots, deletes and server lists on 50 fake hosts (bench/compute/README.md)
+bench-compute: $(STAMP)
+	bash bench/compute/run.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
