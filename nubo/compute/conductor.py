@@ -68,7 +68,7 @@ async def _waiting(rt: Runtime, uuids: Sequence[str]) -> list[dict[str, Any]]:
         found = []
         for uuid in uuids:
             try:
-                inst = await instances.get(conn, uuid)
+                inst = await instances.get(conn, uuid, extras=False)
             except NotFound:
                 continue
             if (inst["vm_state"] == VmState.BUILDING.value and inst["host"] is None
@@ -180,7 +180,7 @@ async def _assign(rt: Runtime, uuid: str, host: HostState) -> None:
     """Record the host and hand the instance to its agent; if the instance was
     deleted meanwhile, give the claim back."""
     async with rt.db.transaction() as tx:
-        inst = await instances.get(tx, uuid, deleted=True)
+        inst = await instances.get(tx, uuid, deleted=True, extras=False)
         wanted = (not inst["deleted"] and inst["vm_state"] == VmState.BUILDING.value
                   and inst["host"] is None and inst["task_state"] == TaskState.SCHEDULING.value)
         if wanted:
@@ -200,7 +200,7 @@ async def fail_build(rt: Runtime, uuid: str, message: str, *, code: int = 500,
                      host: str | None = None, details: str = "") -> None:
     """ERROR with a fault; quota and placement allocations are given back."""
     async with rt.db.transaction() as tx:
-        inst = await instances.get(tx, uuid, deleted=True)
+        inst = await instances.get(tx, uuid, deleted=True, extras=False)
         if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value:
             return
         # no host keeps it: a later delete is finished at once, without an agent
@@ -255,7 +255,7 @@ async def instance_update(rt: Runtime, uuid: str, **fields: Any) -> dict[str, An
 async def build_succeeded(rt: Runtime, uuid: str, host: str, *,
                           power_state: int = PowerState.RUNNING) -> None:
     async with rt.db.transaction() as tx:
-        inst = await instances.get(tx, uuid, deleted=True)
+        inst = await instances.get(tx, uuid, deleted=True, extras=False)
         if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value or inst["host"] != host:
             return
         if inst["task_state"] == TaskState.DELETING.value:
@@ -272,7 +272,7 @@ async def build_failed(rt: Runtime, uuid: str, host: str, reason: str) -> None:
     ``max_build_attempts`` attempts."""
     limit = rt.settings.compute.max_build_attempts
     async with rt.db.transaction() as tx:
-        inst = await instances.get(tx, uuid, deleted=True)
+        inst = await instances.get(tx, uuid, deleted=True, extras=False)
         if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value or inst["host"] != host:
             return
         row = (await tx.execute(select(request_specs).where(
@@ -314,7 +314,7 @@ async def delete_finished(rt: Runtime, uuid: str) -> None:
     """The server is gone from its host (or never had one): forget it, give back
     its quota and placement allocations."""
     async with rt.db.transaction() as tx:
-        inst = await instances.get(tx, uuid, deleted=True)
+        inst = await instances.get(tx, uuid, deleted=True, extras=False)
         if not inst["deleted"]:
             now = utcnow()
             fields = {"vm_state": VmState.DELETED.value, "task_state": None,

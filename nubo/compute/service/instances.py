@@ -29,9 +29,10 @@ def not_found(uuid: str) -> NotFound:
 
 
 async def get(conn: Conn, uuid: str, *, project_id: str | None = None,
-              deleted: bool = False) -> dict[str, Any]:
-    """One instance with its metadata, tags and fault; NotFound when absent, deleted
-    (unless ``deleted``) or in another project (when ``project_id`` is given)."""
+              deleted: bool = False, extras: bool = True) -> dict[str, Any]:
+    """One instance with its metadata, tags and fault (just its columns, one query
+    instead of five, without ``extras``); NotFound when absent, deleted (unless
+    ``deleted``) or in another project (when ``project_id`` is given)."""
     query = select(instances).where(instances.c.uuid == uuid)
     if not deleted:
         query = query.where(instances.c.deleted.is_(False))
@@ -40,7 +41,7 @@ async def get(conn: Conn, uuid: str, *, project_id: str | None = None,
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise not_found(uuid)
-    return (await attach(conn, [row]))[0]
+    return (await attach(conn, [row]))[0] if extras else dict(row)
 
 
 async def attach(conn: Conn, rows: Sequence[Any]) -> list[dict[str, Any]]:

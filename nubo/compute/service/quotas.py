@@ -161,20 +161,64 @@ async def _move(tx: Tx, project_id: str, user_id: str, resource: str, delta: int
 
 async def reserve(tx: Tx, rt: Runtime, *, project_id: str, user_id: str,
                   deltas: Mapping[str, int]) -> None:
-    """Take ``deltas`` of tracked resources for a user of a project, or raise OverQuota."""
+    """Take ``deltas`` of tracked resources for a user of a project, or raise OverQuota.
+
+    Reads the limits (3 queries) and locks the project's and the user's usage rows
+    of those resources in one query, checks every resource (in name order, the
+    project before the user, so the first one over names the error), then moves
+    each row with a compare-and-set."""
     wanted = {k: v for k, v in deltas.items() if v}
     unknown = set(wanted) - set(TRACKED)
     if unknown:
         raise BadRequest(f"Unknown quota resources {sorted(unknown)}.")
+    if not wanted:
+        return
     limits = await project_limits(tx.conn, rt, project_id)
-    user_limits = await project_limits(tx.conn, rt, project_id, user_id)
+    user_limits = await _user_limits(tx.conn, project_id, user_id, limits)
+    rows = await _locked_rows(tx, project_id, user_id, sorted(wanted))
+    moves: list[tuple[str, str, Any, int, int | None]] = []
     for resource in sorted(wanted):
         delta = wanted[resource]
-        check = delta > 0
-        await _move(tx, project_id, PROJECT, resource, delta,
-                    limits[resource] if check else None)
-        await _move(tx, project_id, user_id, resource, delta,
-                    user_limits[resource] if check else None)
+        for who, limit in ((PROJECT, limits[resource]), (user_id, user_limits[resource])):
+            row = rows[(who, resource)]
+            check_limit(resource, limit, int(row.in_use), delta)
+            moves.append((who, resource, row, delta, limit if delta > 0 else None))
+    u = t.quota_usages
+    for who, resource, row, delta, checked in moves:
+        where = (u.c.project_id == project_id) & (u.c.user_id == who) & (
+            u.c.resource == resource)
+        try:
+            await compare_and_set(tx, u, where, row.generation,
+                                  {"in_use": max(0, int(row.in_use) + delta)})
+        except Conflict:   # cannot happen under the row lock; read again to be sure
+            await _move(tx, project_id, who, resource, delta, checked)
+
+
+async def _user_limits(conn: AsyncConnection, project_id: str, user_id: str,
+                       project: Mapping[str, int]) -> dict[str, int]:
+    """The project's limits with the user's own ones over them."""
+    u = t.project_user_quotas.c
+    rows = await conn.execute(select(u.resource, u.hard_limit).where(
+        u.project_id == project_id, u.user_id == user_id))
+    return {**project, **{r.resource: r.hard_limit for r in rows if r.resource in project}}
+
+
+async def _locked_rows(tx: Tx, project_id: str, user_id: str, resources: list[str]
+                       ) -> dict[tuple[str, str], Any]:
+    """(user_id, resource) -> the locked usage row, for the project total and the
+    user, made first where missing."""
+    u = t.quota_usages.c
+    stmt = select(u.user_id, u.resource, u.in_use, u.generation).where(
+        u.project_id == project_id, u.user_id.in_([PROJECT, user_id]),
+        u.resource.in_(resources)).order_by(u.user_id, u.resource).with_for_update()
+    rows = {(r.user_id, r.resource): r for r in await tx.execute(stmt)}
+    missing = [(who, res) for who in (PROJECT, user_id) for res in resources
+               if (who, res) not in rows]
+    if missing:
+        for who, res in missing:
+            await _ensure_row(tx, project_id, who, res)
+        rows = {(r.user_id, r.resource): r for r in await tx.execute(stmt)}
+    return rows
 
 
 async def release(tx: Tx, rt: Runtime, *, project_id: str, user_id: str,
