@@ -4,7 +4,9 @@ compute nodes, placement usage, aggregates and instances, and the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +26,8 @@ from nubo.core.db.base import utcnow
 from nubo.core.errors import NotFound
 from nubo.core.runtime import Runtime
 
+SHARED_KEY = "compute.snapshot.reads"
+
 
 def needs_traits(request: RequestSpec) -> bool:
     """Whether the request requires or forbids traits (reading them costs a query
@@ -32,24 +36,72 @@ def needs_traits(request: RequestSpec) -> bool:
     return bool(required or forbidden)
 
 
-async def _instances_by_host(rt: Runtime, about: Iterable[str] | None
-                             ) -> tuple[dict[str, int], dict[str, set[str]]]:
-    """Live instances per host: counts, and the uuids (all of them, or only those
-    in ``about``: the scheduler looks up no others)."""
+@dataclass(frozen=True)
+class _Base:
+    """The part of a snapshot every request shares: nodes, placement usage,
+    aggregates and instance counts."""
+
+    nodes: list[dict[str, Any]]
+    usages: dict[str, clients.ProviderUsage]
+    aggregates: list[aggregates.Aggregate]
+    counts: dict[str, int]
+
+
+class _SharedReads:
+    """At most one base read at a time. A caller gets a read that *started after it
+    asked*, so it sees everything committed before (as a read of its own would);
+    callers that ask while a read runs wait for it and then share the next one, so
+    N concurrent builds cost about one read per read's duration instead of N."""
+
+    def __init__(self) -> None:
+        self.started = 0                  # reads started so far
+        self.running: asyncio.Task[_Base] | None = None
+
+    async def get(self, rt: Runtime) -> _Base:
+        asked = self.started
+        while True:
+            task = self.running
+            if task is None:
+                task = self.running = asyncio.create_task(_read_base(rt))
+                self.started += 1
+                task.add_done_callback(self._done)
+                return await asyncio.shield(task)
+            if self.started > asked:      # this read started after we asked
+                return await asyncio.shield(task)
+            await asyncio.wait([task])
+
+    def _done(self, task: asyncio.Task[_Base]) -> None:
+        if self.running is task:
+            self.running = None
+
+
+async def _read_base(rt: Runtime) -> _Base:
+    nodes = await hosts.list_nodes(rt)
+    usages = (await clients.provider_usages(rt, [n["uuid"] for n in nodes], traits=False)
+              if nodes else {})
+    aggs = await aggregates.list_aggregates(rt)
     live = (instances.c.deleted.is_(False), instances.c.host.is_not(None))
-    on_host: dict[str, set[str]] = {}
     async with rt.db.read() as conn:
         counts = {h: int(n) for h, n in await conn.execute(
             select(instances.c.host, func.count()).where(*live).group_by(instances.c.host))}
-        query = select(instances.c.uuid, instances.c.host).where(*live)
-        if about is not None:
-            wanted = sorted(set(about))
-            if not wanted:
-                return counts, on_host
-            query = query.where(instances.c.uuid.in_(wanted))
+    return _Base(nodes, usages, aggs, counts)
+
+
+async def _uuids_by_host(rt: Runtime, about: Iterable[str] | None) -> dict[str, set[str]]:
+    """The uuids of live instances per host (all of them, or only those in
+    ``about``: the scheduler looks up no others)."""
+    query = select(instances.c.uuid, instances.c.host).where(
+        instances.c.deleted.is_(False), instances.c.host.is_not(None))
+    if about is not None:
+        wanted = sorted(set(about))
+        if not wanted:
+            return {}
+        query = query.where(instances.c.uuid.in_(wanted))
+    on_host: dict[str, set[str]] = {}
+    async with rt.db.read() as conn:
         for uuid, host in await conn.execute(query):
             on_host.setdefault(host, set()).add(uuid)
-    return counts, on_host
+    return on_host
 
 
 def interesting_uuids(request: RequestSpec) -> set[str]:
@@ -63,11 +115,14 @@ async def host_states(rt: Runtime, *, traits: bool = True,
     """Every compute node as the scheduler sees it right now (with each
     provider's traits unless ``traits`` is false; with the uuids of only the
     instances in ``about`` when given, the counts of all)."""
-    nodes = await hosts.list_nodes(rt)
-    usages = (await clients.provider_usages(rt, [n["uuid"] for n in nodes], traits=traits)
-              if nodes else {})
-    aggs = await aggregates.list_aggregates(rt)
-    counts, on_host = await _instances_by_host(rt, about)
+    reads = rt.state.get(SHARED_KEY)
+    if reads is None:
+        reads = rt.state[SHARED_KEY] = _SharedReads()
+    base = await reads.get(rt)
+    nodes, usages, aggs, counts = base.nodes, base.usages, base.aggregates, base.counts
+    on_host = await _uuids_by_host(rt, about)
+    traits_of_node = ({n["uuid"]: await clients.provider_traits(rt, n["uuid"]) for n in nodes}
+                      if traits else {})
     now = utcnow()
     default_az = rt.settings.compute.default_availability_zone
     states = []
@@ -86,7 +141,7 @@ async def host_states(rt: Runtime, *, traits: bool = True,
             capacity=dict(usage.capacity) if usage else {},
             used=dict(usage.used) if usage else {},
             num_instances=counts.get(node["host"], 0), instance_uuids=uuids,
-            traits=usage.traits if usage else frozenset(),
+            traits=traits_of_node.get(node["uuid"], frozenset()),
             hypervisor_type=hv,
             supported_instances=(("x86_64", hv.lower(), "hvm"), ("i686", hv.lower(), "hvm")),
         ))
