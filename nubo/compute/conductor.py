@@ -223,11 +223,13 @@ async def fail_build(rt: Runtime, uuid: str, message: str, *, code: int = 500,
 # ------------------------------------------------- what agents report
 
 
-async def get_instance(rt: Runtime, uuid: str) -> dict[str, Any] | None:
-    """The instance (deleted ones too), or None when there is no such row."""
+async def get_instance(rt: Runtime, uuid: str, *, extras: bool = True
+                       ) -> dict[str, Any] | None:
+    """The instance (deleted ones too; without metadata, tags and fault unless
+    ``extras``), or None when there is no such row."""
     async with rt.db.read() as conn:
         try:
-            return await instances.get(conn, uuid, deleted=True)
+            return await instances.get(conn, uuid, deleted=True, extras=extras)
         except NotFound:
             return None
 

@@ -131,7 +131,7 @@ async def spawn(agent: ComputeAgent, instance: dict[str, Any],
             return
     info = await agent.driver.get_info(uuid)
     await conductor.build_succeeded(agent.rt, uuid, agent.host, power_state=info.power_state)
-    fresh = await conductor.get_instance(agent.rt, uuid)
+    fresh = await conductor.get_instance(agent.rt, uuid, extras=False)
     if fresh is not None and (fresh["deleted"] or fresh["task_state"] ==
                               TaskState.DELETING.value):
         # deleted while spawning: the delete's destroy may have run before the spawn

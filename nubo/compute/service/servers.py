@@ -214,7 +214,8 @@ async def _write_instance(tx: Tx, rt: Runtime, ctx: RequestContext, req: BuildRe
     }
     await tx.execute(insert(instances_t).values(**row))
     await instances.set_metadata(tx, uuid, req.metadata)
-    await instances.set_tags(tx, uuid, req.tags)
+    if req.tags:
+        await instances.set_tags(tx, uuid, req.tags)
     if image is not None:
         sysmeta = {f"image_{k}": str(v) for k, v in clients.image_properties(image).items()}
         sysmeta.update({"image_min_disk": str(image.get("min_disk") or 0),
@@ -259,7 +260,7 @@ async def delete_server(rt: Runtime, ctx: RequestContext, uuid: str, *,
     A server on no host (or on a host that is down) is deleted here and now."""
     local = False
     async with rt.db.transaction() as tx:
-        server = await instances.get(tx, uuid, project_id=project_id)
+        server = await instances.get(tx, uuid, project_id=project_id, extras=False)
         check_allowed("forceDelete" if force else "delete", uuid, server["vm_state"],
                       server["task_state"])
         if server["locked"] and not _may_override_lock(ctx):
