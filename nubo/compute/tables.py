@@ -21,10 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from nubo.core.db.base import Id, Name, UTCDateTime, metadata
-
-AutoId = BigInteger().with_variant(Integer, "sqlite")
-Uuid = String(36)
+from nubo.core.db.base import AutoId, Id, Name, UTCDateTime, Uuid, metadata
 
 # --- resources: flavors, keypairs, aggregates, quotas, server groups ----------------
 

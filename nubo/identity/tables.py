@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -21,11 +20,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from nubo.core.db.base import Id, Name, UTCDateTime, metadata
+from nubo.core.db.base import AutoId, Id, Name, UTCDateTime, metadata
 
 ROOT_DOMAIN = "<<keystone.domain.root>>"
 NULL_DOMAIN = "<<null>>"
-AutoId = BigInteger().with_variant(Integer, "sqlite")
 
 project = Table(
     "project",

@@ -10,7 +10,6 @@ concurrent claims from overcommitting.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -21,10 +20,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from nubo.core.db.base import UTCDateTime, metadata
+from nubo.core.db.base import AutoId, UTCDateTime, Uuid, metadata
 
-AutoId = BigInteger().with_variant(Integer, "sqlite")
-Uuid = String(36)
 ClassName = String(255)
 
 resource_provider = Table(

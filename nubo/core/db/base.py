@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 NAMING = {
@@ -50,6 +50,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
+
+
+# an auto-increment key: BIGINT on PostgreSQL and MariaDB, INTEGER on SQLite (only an
+# INTEGER PRIMARY KEY auto-increments there)
+AutoId = BigInteger().with_variant(Integer, "sqlite")
+# a UUID in its 36-character text form
+Uuid = String(36)
 
 
 def Id() -> String:
