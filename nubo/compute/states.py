@@ -117,6 +117,10 @@ def api_status(vm_state: str, task_state: str | None) -> str:
     return _STATUS[vm]
 
 
+# every status a server can show, and UNKNOWN, which status filters also accept
+STATUSES = frozenset(_STATUS.values()) | frozenset(_TASK_STATUS.values()) | {"UNKNOWN"}
+
+
 # vm_states for status filters: API status -> the vm_states it covers
 def vm_states_for_status(status: str) -> frozenset[str]:
     status = status.upper()
