@@ -6,6 +6,19 @@ STAMP   := $(VENV)/.installed
 # Debian packages the tests need (OpenLDAP for the LDAP identity back end; qemu-img
 # for image format inspection)
 TEST_APT := slapd ldap-utils qemu-utils
+# the Linux bridge network data plane and its end-to-end tests: dnsmasq (the binary
+# only, no system service), nftables, iptables, ping, socat, busybox's udhcpc
+TEST_APT += iproute2 dnsmasq-base nftables iptables iputils-ping socat busybox-static
+# the guest image (nubo guest-image build: a FAT boot disk with syslinux) and its
+# end-to-end boot test (QEMU, a config drive ISO, ssh into the guest)
+TEST_APT += dosfstools mtools syslinux syslinux-common qemu-system-x86 genisoimage openssh-client
+# the libvirt compute driver and its end-to-end tests: libvirtd (started by the compute
+# agent, no systemd needed) and what libvirt-python builds against (QEMU, qemu-img and
+# genisoimage for config drives are above)
+TEST_APT += libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
+	pkg-config gcc
+# libvirt-python (the [libvirt] extra) builds from source once libvirt-dev is there
+LIBVIRT_STAMP := $(VENV)/.libvirt-installed
 
 .PHONY: up down status test lint unit functional conformance bench-identity bench-compute sys-deps clean
 
@@ -33,12 +46,16 @@ sys-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+$(LIBVIRT_STAMP): $(STAMP) pyproject.toml | sys-deps
+	$(BIN)/pip install -q -e '.[libvirt]'
+	touch $(LIBVIRT_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check nubo tests bench
 	$(BIN)/mypy nubo
 
 ## test: install what is needed and run the whole suite (lint, types, unit, functional, integration)
-test: $(STAMP) sys-deps lint
+test: $(STAMP) sys-deps $(LIBVIRT_STAMP) lint
 	$(BIN)/pytest -q -ra
 
 unit: $(STAMP)

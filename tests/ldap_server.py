@@ -69,6 +69,13 @@ def options(url: str) -> dict[str, object]:
     }
 
 
+def toml_table(domain_id: str, table: dict[str, object]) -> str:
+    """``table`` as the ``[identity.domain_ldap.<domain id>]`` table of nubo.toml."""
+    lines = [f"[identity.domain_ldap.{domain_id}]"]
+    lines += [f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class LdapServer:
     root: Path
@@ -89,11 +96,21 @@ class LdapServer:
             + f"modulepath {MODULE_DIR}\nmoduleload back_mdb\n"
             + f"pidfile {self.root / 'slapd.pid'}\n"
             + f'database mdb\nmaxsize 67108864\nsuffix "{SUFFIX}"\nrootdn "{ADMIN_DN}"\n'
-            + f"rootpw {ADMIN_PASSWORD}\ndirectory {data}\n")
+            + f"rootpw {ADMIN_PASSWORD}\ndirectory {data}\n"
+            # connection counters under cn=Monitor, read by the pooling tests
+            + f'database monitor\naccess to * by dn.exact="{ADMIN_DN}" read by * none\n')
+        self._run()
+
+    def restart(self) -> None:
+        """Stop slapd (dropping every connection) and start it again on the same data."""
+        self.stop()
+        self._run()
+
+    def _run(self) -> None:
         log = (self.root / "slapd.log").open("ab")
         self.proc = subprocess.Popen(
-            [slapd_path(), "-d", "0", "-h", f"{self.url}/", "-f", str(conf)],
-            stdout=log, stderr=log)
+            [slapd_path(), "-d", "0", "-h", f"{self.url}/", "-f",
+             str(self.root / "slapd.conf")], stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -107,6 +124,18 @@ class LdapServer:
         return subprocess.run(
             ["ldapsearch", "-x", "-H", self.url, "-D", ADMIN_DN, "-w", ADMIN_PASSWORD,
              "-s", "base", "-b", "", "(objectClass=*)"], capture_output=True, timeout=10)
+
+    def connections_opened(self) -> int:
+        """How many connections slapd has accepted since it started (this query's own
+        included)."""
+        result = subprocess.run(
+            ["ldapsearch", "-x", "-LLL", "-H", self.url, "-D", ADMIN_DN, "-w", ADMIN_PASSWORD,
+             "-s", "base", "-b", "cn=Total,cn=Connections,cn=Monitor", "monitorCounter"],
+            capture_output=True, timeout=10, check=True)
+        for line in result.stdout.decode().splitlines():
+            if line.startswith("monitorCounter:"):
+                return int(line.split(":", 1)[1])
+        raise RuntimeError(f"no connection counter in {result.stdout.decode()!r}")
 
     def ldapadd(self, ldif: str) -> None:
         result = subprocess.run(

@@ -26,10 +26,11 @@ from nubo.core.errors import ConfigError
 from nubo.core.log import setup_logging
 from nubo.core.runtime import Runtime
 from nubo.core.service import ServiceSpec
+from nubo.guest import cloud as guest_image
 
 log = logging.getLogger("nubo")
 T = TypeVar("T")
-KNOWN_SERVICES = ("identity", "image", "placement", "compute")
+KNOWN_SERVICES = ("identity", "image", "placement", "compute", "network")
 
 
 def load_specs(names: list[str]) -> list[ServiceSpec]:
@@ -108,6 +109,11 @@ async def serve(settings: Settings, accounts: Accounts, *, ready: Path | None = 
             demo=Account("demo", accounts.demo_password, "demo", "member"),
             region="RegionOne", services=specs, reset_passwords=accounts.reset,
         )
+        await guest_image.install(rt)  # the default image, when [compute] guest_image wants it
+        if "network" in settings.core.enabled_services:
+            from nubo.network import public_network
+
+            await public_network.install(rt)  # the external network, on the host's bridge
         app = build_app(rt, [spec.api() for spec in specs])
         config = uvicorn.Config(
             app, host=settings.api.host, port=settings.api.port, log_config=None,

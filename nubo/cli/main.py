@@ -7,6 +7,9 @@
     nubo identity rotate-keys   rotate the Fernet token keys
     nubo identity rotate-credential-keys / migrate-credentials
                                 rotate the credential keys / re-encrypt under the primary
+    nubo guest-image build      build the guest image from Debian packages (cached)
+    nubo agent network --host H [--netns NS --local-ip IP]
+                                run host H's network agent (Linux bridge) on its own
 """
 
 from __future__ import annotations
@@ -81,18 +84,35 @@ def cmd_up(args: argparse.Namespace) -> int:
     clouds.write_openrc(settings, "admin", data["admin_password"], "admin")
     clouds.write_openrc(settings, "demo", data["demo_password"], "demo")
     if args.foreground:
-        return _foreground(settings, data)
+        return _foreground(settings, data) if _guest_image(settings) else 1
     if _pid(settings):
-        print(f"nubo is already running (pid {_pid(settings)}) at {settings.public_url}")
+        print(f"nubo is already running (pid {_pid(settings)}) at {_url(settings)}")
         _print_next(settings)
         return 0
-    return _background(args, settings)
+    return _background(args, settings) if _guest_image(settings) else 1
+
+
+def _guest_image(settings: Settings) -> bool:
+    """Build the guest image before the cloud starts, when it wants one (the cloud
+    registers it); False when it must and cannot."""
+    from nubo.guest import build, cloud
+
+    if not cloud.wanted(settings):
+        return True
+    try:
+        build.build(cloud.cache_dir(settings), progress=print)
+    except build.BuildFailed as e:
+        print(f"nubo: {e.message}", file=sys.stderr)
+        return settings.compute.guest_image != "always"
+    return True
 
 
 def _foreground(settings: Settings, data: dict[str, str]) -> int:
     from nubo.cli.launcher import Accounts, run, serve
 
     pid_file = settings.state_path / "nubo.pid"
+    # where this process answers, for `nubo status` (which may not be told the port)
+    (settings.state_path / "nubo.url").write_text(settings.public_url)
     accounts = Accounts(data["admin_password"], data["demo_password"], bool(data.get("reset")))
     try:
         run(serve(settings, accounts, ready=pid_file))
@@ -142,9 +162,17 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
+def _url(settings: Settings) -> str:
+    """Where the running cloud answers: what it recorded, else what the settings say."""
+    try:
+        return (settings.state_path / "nubo.url").read_text().strip() or settings.public_url
+    except FileNotFoundError:
+        return settings.public_url
+
+
 def _healthy(settings: Settings) -> bool:
     try:
-        with urllib.request.urlopen(f"{settings.public_url}/identity/v3", timeout=2) as r:
+        with urllib.request.urlopen(f"{_url(settings)}/identity/v3", timeout=2) as r:
             return bool(r.status == 200)
     except OSError:
         return False
@@ -190,7 +218,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("nubo is not running")
         return 3
     health = "answering" if _healthy(settings) else "NOT answering"
-    print(f"nubo is running (pid {pid}) at {settings.public_url}: {health}")
+    print(f"nubo is running (pid {pid}) at {_url(settings)}: {health}")
     print(f"services: {', '.join(settings.core.enabled_services)}")
     print(f"state dir: {settings.state_path}")
     return 0 if health == "answering" else 1
@@ -271,6 +299,25 @@ def cmd_migrate_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guest_image_build(args: argparse.Namespace) -> int:
+    from nubo.guest import build, cloud
+
+    settings = _settings(args)
+    cache = Path(args.cache_dir) if args.cache_dir else cloud.cache_dir(settings)
+    try:
+        image = build.build(cache, force=args.force, progress=print)
+    except build.BuildFailed as e:
+        print(f"nubo: {e.message}", file=sys.stderr)
+        return 1
+    kind = "ELF, PVH entry" if image.kernel_format == "pvh" else "bzImage"
+    print(f"""
+  kernel:       {image.kernel}  ({kind}; kernel {image.kernel_release})
+  ramdisk:      {image.ramdisk}
+  disk:         {image.disk}  (qcow2, boots on its own through syslinux)
+  command line: {image.command_line}""")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nubo", description="A private cloud in one package.")
     p.add_argument("--state-dir", help=f"state directory (default {DEFAULT_STATE_DIR})")
@@ -294,9 +341,34 @@ def parser() -> argparse.ArgumentParser:
                      ).set_defaults(func=cmd_rotate_credential_keys)
     ident.add_parser("migrate-credentials", help="re-encrypt credentials with the primary key"
                      ).set_defaults(func=cmd_migrate_credentials)
+    guest = sub.add_parser("guest-image", help="the guest image nubo builds").add_subparsers(
+        dest="guest_cmd", required=True)
+    gbuild = guest.add_parser("build", help="build the guest image from Debian packages "
+                              "(unless cached)")
+    gbuild.add_argument("--force", action="store_true", help="build even when cached")
+    gbuild.add_argument("--cache-dir", help="where builds are kept (default [compute] "
+                        "guest_image_cache, or ~/.cache/nubo/guest-image)")
+    gbuild.set_defaults(func=cmd_guest_image_build)
+    agent = sub.add_parser("agent", help="run a host's agent").add_subparsers(
+        dest="agent_cmd", required=True)
+    netagent = agent.add_parser("network", help="a host's network agent (Linux bridge), "
+                                "sharing the cloud's database and bus")
+    netagent.add_argument("--host", dest="agent_host", required=True, help="the host's name")
+    netagent.add_argument("--netns", help="a network namespace standing in for the host")
+    netagent.add_argument("--local-ip", default="", help="the host's VXLAN underlay address")
+    netagent.set_defaults(func=cmd_agent_network)
     for sp in (up,):
         sp.add_argument("--state-dir", dest="state_dir_sub", help=argparse.SUPPRESS)
     return p
+
+
+def cmd_agent_network(args: argparse.Namespace) -> int:
+    from nubo.cli.agents import network_agent
+    from nubo.cli.launcher import run
+
+    settings = _settings(args)
+    run(network_agent(settings, args.agent_host, netns=args.netns, local_ip=args.local_ip))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

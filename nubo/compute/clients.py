@@ -52,6 +52,16 @@ async def upload_image(rt: Runtime, ctx: RequestContext, image_id: str,
     return image
 
 
+async def download_image(rt: Runtime, ctx: RequestContext, image_id: str
+                         ) -> AsyncIterator[bytes]:
+    """Stream an active image's data (a hypervisor's base-image cache fetching it);
+    NotFound when it has none."""
+    chunks: AsyncIterator[bytes] = _module("nubo.image.service.data").open_image_data(
+        rt, ctx, image_id)
+    async for chunk in chunks:
+        yield chunk
+
+
 async def list_images(rt: Runtime, ctx: RequestContext, filters: Mapping[str, str]
                       ) -> list[dict[str, Any]]:
     found = await _module("nubo.image.service.images").list_images(rt, ctx, dict(filters))
@@ -64,6 +74,48 @@ async def delete_image(rt: Runtime, ctx: RequestContext, image_id: str) -> None:
         await _module("nubo.image.service.images").delete_image(rt, ctx, image_id)
     except NotFound:
         pass
+
+
+async def show_image(rt: Runtime, ctx: RequestContext, image_id: str) -> dict[str, Any]:
+    """The image as Glance shows it, in any status; NotFound when not visible."""
+    image: dict[str, Any] = dict(await _module("nubo.image.service.images").get_image(
+        rt, ctx, image_id))
+    return image
+
+
+async def list_images_page(rt: Runtime, ctx: RequestContext, filters: Mapping[str, str], *,
+                           marker: str | None, limit: int) -> list[dict[str, Any]]:
+    """One page of ``GET /v2/images``: Glance's filters and order, at most ``limit``
+    images after ``marker`` (BadRequest when the marker is not among them)."""
+    images = await list_images(rt, ctx, filters)
+    shown, _more = _module("nubo.image.service.listing").page(images, marker, limit)
+    return [dict(i) for i in shown]
+
+
+async def remove_image(rt: Runtime, ctx: RequestContext, image_id: str) -> None:
+    """Delete an image as its user asks: NotFound, or Forbidden (not the owner's,
+    protected), as Glance answers."""
+    await _module("nubo.image.service.images").delete_image(rt, ctx, image_id)
+
+
+async def set_image_properties(rt: Runtime, ctx: RequestContext, image_id: str,
+                               properties: Mapping[str, str]) -> dict[str, Any]:
+    """Make the image's free-form properties exactly ``properties`` (one update, as
+    Nova's ``purge_props``); the image after."""
+    images = _module("nubo.image.service.images")
+    current = image_properties(await show_image(rt, ctx, image_id))
+    changes: list[tuple[str, str, Any]] = [("remove", k, None) for k in current
+                                           if k not in properties]
+    changes += [("add", k, v) for k, v in properties.items() if current.get(k) != v]
+    image: dict[str, Any] = dict(await images.update_image(rt, ctx, image_id, changes))
+    return image
+
+
+async def set_disk_format(rt: Runtime, ctx: RequestContext, image_id: str,
+                          disk_format: str) -> None:
+    """Give a queued image (a snapshot about to be uploaded) its disk format."""
+    await _module("nubo.image.service.images").update_image(
+        rt, ctx, image_id, [("replace", "disk_format", disk_format)])
 
 
 IMAGE_CORE_KEYS = frozenset({

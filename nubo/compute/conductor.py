@@ -24,7 +24,13 @@ from sqlalchemy import select
 from nubo.compute import clients, inflight, notifications, snapshot
 from nubo.compute.scheduler import NoValidHost, select_destinations
 from nubo.compute.scheduler.model import HostState, RequestSpec, Selection, resources_of
-from nubo.compute.service import instance_actions, instances, quotas
+from nubo.compute.service import (
+    instance_actions,
+    instances,
+    networking,
+    quotas,
+    unfinished_moves,
+)
 from nubo.compute.service import server_groups as groups
 from nubo.compute.service.servers import (
     BUILD_TOPIC,
@@ -198,7 +204,13 @@ async def _assign(rt: Runtime, uuid: str, host: HostState) -> None:
 
 async def fail_build(rt: Runtime, uuid: str, message: str, *, code: int = 500,
                      host: str | None = None, details: str = "") -> None:
-    """ERROR with a fault; quota and placement allocations are given back."""
+    """ERROR with a fault; ports, quota and placement allocations are given back."""
+    found = await get_instance(rt, uuid, extras=False)
+    if found is None or found["deleted"] or found["vm_state"] != VmState.BUILDING.value:
+        return
+    # nothing half-made, and gone by the time the server shows ERROR: the ports
+    # compute made are deleted, the user's given back
+    await networking.deallocate_for_instance(rt, found)
     async with rt.db.transaction() as tx:
         inst = await instances.get(tx, uuid, deleted=True, extras=False)
         if inst["deleted"] or inst["vm_state"] != VmState.BUILDING.value:
@@ -218,6 +230,13 @@ async def fail_build(rt: Runtime, uuid: str, message: str, *, code: int = 500,
         notifications.emit(tx, "compute.instance.create.error",
                            {**inst, "vm_state": VmState.ERROR.value, "task_state": None})
     await clients.delete_allocations(rt, uuid)
+
+
+async def build_aborted(rt: Runtime, uuid: str, host: str, reason: str) -> None:
+    """A build that must not be retried elsewhere (its networks could not be
+    allocated or plugged): ERROR at once, as Nova's BuildAbortException."""
+    await fail_build(rt, uuid, f"Build of instance {uuid} aborted: {reason}", code=500,
+                     host=host, details=reason)
 
 
 # ------------------------------------------------- what agents report
@@ -252,6 +271,23 @@ async def instance_update(rt: Runtime, uuid: str, **fields: Any) -> dict[str, An
         inst = await instances.get(tx, uuid, deleted=True)
         notifications.emit(tx, "compute.instance.update", inst)
         return inst
+
+
+async def power_synced(rt: Runtime, uuid: str, host: str, *, seen_vm_state: str,
+                       power_state: int, vm_state: str | None = None) -> bool:
+    """Record the power state an agent found (and a vm_state it implies), unless the
+    server changed since it was read (another host, a task, another vm_state)."""
+    async with rt.db.transaction() as tx:
+        inst = await instances.get(tx, uuid, deleted=True, extras=False)
+        if (inst["deleted"] or inst["host"] != host or inst["task_state"] is not None
+                or inst["vm_state"] != seen_vm_state):
+            return False
+        fields: dict[str, Any] = {"power_state": int(power_state)}
+        if vm_state is not None:
+            fields["vm_state"] = vm_state
+        await instances.set_fields(tx, uuid, **fields)
+        notifications.emit(tx, "compute.instance.update", {**inst, **fields})
+        return True
 
 
 async def build_succeeded(rt: Runtime, uuid: str, host: str, *,
@@ -313,11 +349,17 @@ async def _force_error(rt: Runtime, uuid: str, message: str, host: str | None) -
 
 
 async def delete_finished(rt: Runtime, uuid: str) -> None:
-    """The server is gone from its host (or never had one): forget it, give back
-    its quota and placement allocations."""
+    """The server is gone from its host (or never had one): release its ports,
+    forget it, give back its quota and placement allocations, and those of its
+    unfinished moves."""
+    moves: list[str] = []
+    found = await get_instance(rt, uuid, extras=False)
+    if found is not None and not found["deleted"]:
+        await networking.deallocate_for_instance(rt, found)
     async with rt.db.transaction() as tx:
         inst = await instances.get(tx, uuid, deleted=True, extras=False)
         if not inst["deleted"]:
+            moves = await unfinished_moves.end_for_delete(tx, rt, inst)
             now = utcnow()
             fields = {"vm_state": VmState.DELETED.value, "task_state": None,
                       "power_state": PowerState.NOSTATE.value, "deleted": True,
@@ -331,4 +373,5 @@ async def delete_finished(rt: Runtime, uuid: str) -> None:
             await instance_actions.finish_event(tx, uuid, "compute_terminate_instance",
                                                 host=inst["host"], action="delete")
             notifications.emit(tx, "compute.instance.delete.end", {**inst, **fields})
-    await clients.delete_allocations(rt, uuid)
+    for consumer in (uuid, *moves):
+        await clients.delete_allocations(rt, consumer)

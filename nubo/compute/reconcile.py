@@ -1,11 +1,12 @@
 """Recovery on start: what the database says against what hosts and placement have.
 
 - conductor: instances waiting for a host are scheduled again; deletes of
-  instances on no host are finished; allocations whose consumer is gone are
-  deleted.
+  instances on no host are finished; interrupted moves and shelves are taken up
+  again (``resume.py``); allocations whose consumer is gone are deleted.
 - each agent: instances of its host still spawning are spawned again; deletes
   are finished; domains with no live instance are destroyed; active instances
-  whose domain vanished go to ERROR with a fault.
+  whose domain vanished go to ERROR with a fault; power states the hypervisor
+  reports are brought into the database (``agent/power_sync.py``).
 
 The decisions are a pure function (``plan_host``) of the desired and actual
 state, so they are unit-tested without a cloud.
@@ -41,12 +42,15 @@ class HostPlan:
     lost: list[str] = field(default_factory=list)
 
 
-def plan_host(desired: Iterable[Mapping[str, Any]], actual: Iterable[str]) -> HostPlan:
+def plan_host(desired: Iterable[Mapping[str, Any]], actual: Iterable[str],
+              moving: Iterable[str] = ()) -> HostPlan:
     """What an agent must do on start, from the live instances the database puts
-    on its host (``desired``) and the domains its driver has (``actual``)."""
-    have = set(actual)
+    on its host (``desired``), the domains its driver has (``actual``) and the
+    instances with a move under way from or to the host (``moving``: their
+    domains are kept, and one that is not here is left to the move's recovery)."""
+    have, in_move = set(actual), set(moving)
     plan = HostPlan()
-    wanted: set[str] = set()
+    wanted: set[str] = set(in_move)
     for inst in desired:
         uuid = inst["uuid"]
         wanted.add(uuid)
@@ -54,7 +58,7 @@ def plan_host(desired: Iterable[Mapping[str, Any]], actual: Iterable[str]) -> Ho
             plan.finish_delete.append(uuid)
         elif inst["vm_state"] == VmState.BUILDING.value:
             plan.spawn.append(uuid)
-        elif VmState(inst["vm_state"]) in ON_HOST and uuid not in have:
+        elif VmState(inst["vm_state"]) in ON_HOST and uuid not in have | in_move:
             plan.lost.append(uuid)
     plan.destroy_orphans = sorted(have - wanted)
     return plan
@@ -62,10 +66,12 @@ def plan_host(desired: Iterable[Mapping[str, Any]], actual: Iterable[str]) -> Ho
 
 async def agent_start(agent: ComputeAgent) -> None:
     from nubo.compute.agent import manager
+    from nubo.compute.service import unfinished_moves
 
     rt = agent.rt
     desired = await conductor.instances_on_host(rt, agent.host)
-    plan = plan_host(desired, await agent.driver.list_instances())
+    plan = plan_host(desired, await agent.driver.list_instances(),
+                     await unfinished_moves.touching(rt, agent.host))
     by_uuid = {i["uuid"]: i for i in desired}
     for uuid in plan.destroy_orphans:
         log.info("destroying %s on %s: no live instance wants it", uuid, agent.host)
@@ -84,9 +90,16 @@ async def agent_start(agent: ComputeAgent) -> None:
         await _fault(rt, uuid, f"Instance {uuid} is missing from hypervisor {agent.host}.",
                      agent.host)
     # server actions the agent was doing when it stopped (nubo/compute/agent/actions.py)
+    from nubo.compute.agent import deferred_delete
     from nubo.compute.agent.actions import resume_tasks
 
-    await resume_tasks(agent, [i for i in desired if i["uuid"] not in plan.lost])
+    still_here = [i for i in desired if i["uuid"] not in plan.lost]
+    await resume_tasks(agent, still_here)
+    await deferred_delete.resume_tasks(agent, still_here)
+    # guests that stopped (or started) while the agent was away
+    from nubo.compute.agent import power_sync
+
+    await power_sync.sync_host(agent)
 
 
 async def _fault(rt: Runtime, uuid: str, message: str, host: str) -> None:
@@ -114,6 +127,10 @@ async def conductor_start(rt: Runtime) -> None:
     if waiting:
         async with rt.db.transaction() as tx:
             tx.publish(BUILD_TOPIC, {"instance_uuids": waiting})
+    # moves and shelves the restart interrupted (nubo/compute/resume.py)
+    from nubo.compute import resume
+
+    await resume.resume_all(rt)
     await delete_orphan_allocations(rt)
     await resync_quota_usage(rt)
 
@@ -135,6 +152,9 @@ async def resync_quota_usage(rt: Runtime) -> None:
                 counts["instances"] += 1
                 counts["cores"] += int(flavor["vcpus"])
                 counts["ram"] += int(flavor["ram"])
+        for key, extra in (await _held_by_moves(conn)).items():
+            for resource, amount in extra.items():
+                wanted[key][resource] += amount
         have = {key: await quotas.usage(conn, key[0], key[1]) for key in wanted}
     for (project, user), counts in wanted.items():
         delta = {k: v - have[(project, user)].get(k, 0) for k, v in counts.items()}
@@ -153,6 +173,27 @@ async def resync_quota_usage(rt: Runtime) -> None:
                 await quotas.reserve(tx, rt, project_id=project, user_id=user, deltas=grow)
         except quotas.OverQuota:
             log.warning("user %s of project %s is over quota", user, project)
+
+
+async def _held_by_moves(conn: Any) -> dict[tuple[str, str], dict[str, int]]:
+    """(project, user) -> what unfinished resizes hold beyond their servers' flavors
+    (the larger of the old and new flavor is reserved until the resize ends)."""
+    from nubo.compute.service import migrations, unfinished_moves
+    from nubo.compute.tables import migrations as migrations_t
+
+    m, i = migrations_t.c, instances.c
+    rows = await conn.execute(select(
+        i.project_id, i.user_id, i.flavor, m.old_flavor, m.new_flavor).join(
+        instances, i.uuid == m.instance_uuid).where(
+        i.deleted.is_(False), i.quota_held.is_(True),
+        m.status.in_(sorted(migrations.IN_PROGRESS))))
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for project, user, flavor, old, new in rows:
+        extra = unfinished_moves.quota_beyond(flavor, {"old_flavor": old, "new_flavor": new})
+        for resource, amount in extra.items():
+            held = out.setdefault((project, user), {})
+            held[resource] = held.get(resource, 0) + amount
+    return out
 
 
 async def delete_orphan_allocations(rt: Runtime) -> None:

@@ -180,6 +180,9 @@ ALLOWED: dict[str, frozenset[VmState]] = {
     "restore": frozenset({VmState.SOFT_DELETED}),
     "os-migrateLive": frozenset({VmState.ACTIVE, VmState.PAUSED}),
     "evacuate": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
+    # networking helper: os-interface
+    "attach_interface": frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}),
+    "detach_interface": frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}),
 }
 # tasks during which an operation is still allowed (others: 409)
 ALLOWED_DURING_TASK: dict[str, frozenset[TaskState | None]] = {

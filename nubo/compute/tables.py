@@ -356,3 +356,38 @@ request_specs = Table(
 )
 
 # --- end of core ---------------------------------------------------------------------
+
+
+# --- networking: what compute knows of its servers' ports ------------------------------
+
+# the ports a server uses, in attach order (Nova's virtual_interfaces): whether the
+# user gave the port (then it is unbound, not deleted, when the server goes) and its
+# device tag. Written before a user's port is taken, so a crash never makes compute
+# delete a port that was not its own.
+virtual_interfaces = Table(
+    "virtual_interfaces",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           nullable=False),
+    Column("port_id", Uuid, nullable=False),
+    Column("preserve_on_delete", Boolean, nullable=False, default=False),
+    Column("tag", Name(60), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("instance_uuid", "port_id"),
+)
+
+# the server's network info as last read from the networking service (Nova's
+# instance_info_caches): one entry per port with its MAC, network, fixed and floating
+# addresses (``nubo.compute.network_info``); ``addresses`` and the ``ip`` filters read
+# it without asking networking
+instance_info_caches = Table(
+    "instance_info_caches",
+    metadata,
+    Column("instance_uuid", Uuid, ForeignKey("instances.uuid", ondelete="CASCADE"),
+           primary_key=True),
+    Column("network_info", JSON, nullable=False, default=list),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- end of networking ----------------------------------------------------------------

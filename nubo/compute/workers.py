@@ -1,5 +1,7 @@
 """What the compute service runs beside its API in the all-in-one: the agents of
-``[compute] fake_hosts`` fake hypervisors, then the conductor.
+``[compute] fake_hosts`` fake hypervisors (or, with the libvirt driver, of this
+machine and of its namespace hosts), then the conductor and its periodic tasks
+(``periodic.py``).
 
 Agents start first so that their queues exist before the conductor, reconciling,
 hands them work.
@@ -24,21 +26,33 @@ def fake_host_names(count: int) -> list[str]:
     return [f"fake-host-{n}" for n in range(1, count + 1)]
 
 
+def local_host_names(rt: Runtime) -> list[str]:
+    """A real hypervisor's hosts: this machine, and the hosts of ``[network]
+    netns_hosts`` (network namespaces of this machine standing in for hosts)."""
+    return [socket.gethostname(), *sorted(rt.settings.network.netns_hosts)]
+
+
 def make_driver(rt: Runtime, host: str) -> Any:
     if rt.settings.compute.driver == "fake":
         from nubo.compute.agent.fake import FakeDriver
 
         return FakeDriver(host, rt.settings.compute, rt.settings.state_path)
-    raise ConfigError(f"unknown compute driver {rt.settings.compute.driver!r}; known: fake")
+    if rt.settings.compute.driver == "libvirt":
+        from nubo.compute.agent.libvirt.driver import LibvirtDriver
+
+        netns = rt.settings.network.netns_hosts.get(host, {}).get("netns")
+        return LibvirtDriver(rt, host, netns=netns)
+    raise ConfigError(f"unknown compute driver {rt.settings.compute.driver!r}; "
+                      "known: fake, libvirt")
 
 
 async def start(rt: Runtime) -> None:
-    from nubo.compute import conductor
+    from nubo.compute import conductor, periodic
     from nubo.compute.agent.manager import ComputeAgent
 
     agents = []
     names = (fake_host_names(rt.settings.compute.fake_hosts)
-             if rt.settings.compute.driver == "fake" else [socket.gethostname()])
+             if rt.settings.compute.driver == "fake" else local_host_names(rt))
     for host in names:
         agent = ComputeAgent(rt, host, make_driver(rt, host))
         await agent.start()
@@ -46,6 +60,7 @@ async def start(rt: Runtime) -> None:
     subscription = await conductor.start(rt)
     beats = [asyncio.create_task(_control_service(rt, binary), name=binary)
              for binary in CONTROL_SERVICES]
+    beats += periodic.start(rt)
     rt.state[STATE_KEY] = (agents, subscription, beats)
 
 

@@ -32,7 +32,7 @@ class CoreSettings:
     # "json" for structured logs, "text" for humans at a terminal
     log_format: str = "json"
     enabled_services: list[str] = field(
-        default_factory=lambda: ["identity", "image", "placement", "compute"])
+        default_factory=lambda: ["identity", "image", "placement", "compute", "network"])
 
 
 @dataclass
@@ -92,6 +92,9 @@ class IdentitySettings:
     domain_configurations_from_database: bool = False
     # domain id -> ldap settings table, see docs/identity.md
     domain_ldap: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Keystone's [identity_mapping] backward_compatible_ids: users and groups of an LDAP
+    # default domain keep their directory ids as public ids (other domains' are hashed)
+    backward_compatible_ids: bool = True
 
 
 @dataclass
@@ -150,7 +153,7 @@ class SchedulerSettings:
 
 @dataclass
 class ComputeSettings:
-    # the compute driver of this process's agents: "fake" (libvirt later)
+    # the compute driver of this process's agents: "fake" or "libvirt"
     driver: str = "fake"
     # fake hypervisors run in-process by the all-in-one: fake-host-1..N
     fake_hosts: int = 1
@@ -168,9 +171,16 @@ class ComputeSettings:
     max_build_attempts: int = 3
     # resize may pick the server's own host (Nova's option; a one-host cloud needs it)
     allow_resize_to_same_host: bool = False
+    # the guest image nubo builds from Debian packages (docs/guest-image.md): "auto"
+    # builds and registers it at `nubo up` when driver is libvirt, "always", "never";
+    # built into guest_image_cache (default ~/.cache/nubo/guest-image)
+    guest_image: str = "auto"
+    guest_image_cache: str = ""
     # seconds a SHELVED server keeps its host before it is offloaded: 0 at once
-    # (Nova's default), -1 never (only shelveOffload does it; other values as -1 today)
+    # (Nova's default), -1 never (only shelveOffload does it); a positive time is
+    # checked every shelved_poll_interval seconds
     shelved_offload_time: int = 0
+    shelved_poll_interval: float = 3600.0
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0
@@ -180,7 +190,8 @@ class ComputeSettings:
     enable_instance_password: bool = True
     default_availability_zone: str = "nova"
     internal_service_availability_zone: str = "internal"
-    # > 0: deleted servers are kept SOFT_DELETED this many seconds (not yet supported)
+    # > 0: deleted servers are kept SOFT_DELETED (restore, forceDelete) and reclaimed
+    # after this many seconds, by a task that runs as often
     reclaim_instance_interval: int = 0
     max_list_limit: int = 1000
     # default quotas of every project ([compute] quota_<resource>; -1: unlimited)
@@ -194,6 +205,96 @@ class ComputeSettings:
     quota_injected_files: int = 5
     quota_injected_file_content_bytes: int = 10240
     quota_injected_file_path_bytes: int = 255
+    # seconds a spawn waits for networking's network-vif-plugged events of the server's
+    # ports (0: no wait); whether a timeout (or a failed event) fails the build
+    vif_plugging_timeout: float = 300.0
+    vif_plugging_is_fatal: bool = True
+    # whether the fake driver waits for them as libvirt does (the all-in-one's network
+    # agents plug the ports of every fake host; Nova's fake driver does not wait)
+    fake_wait_for_vif_plugged: bool = True
+    # the libvirt driver (docs/compute.md, "libvirt driver"): "qemu" (TCG) or "kvm"
+    # (probed at start; falls back to qemu, saying why)
+    virt_type: str = "qemu"
+    libvirt_uri: str = "qemu:///system"
+    # guest disks, base-image cache and console logs: <instances_path>/<host>/
+    # (default <state_dir>/instances)
+    instances_path: str = ""
+    # seconds a guest may take to power off cleanly (ACPI) before it is destroyed; an
+    # image's os_shutdown_timeout property overrides it
+    shutdown_timeout: float = 60.0
+    # always give guests a config drive (otherwise only when the request asks)
+    force_config_drive: bool = False
+    # seconds between an agent's checks of its guests' power states against the
+    # servers' (a guest that powered itself off makes its server SHUTOFF); <= 0: only
+    # when the agent starts
+    sync_power_state_interval: float = 600.0
+
+
+@dataclass
+class NetworkSettings:
+    """``[network]``: the Neutron API's ranges, MTUs, limits and default quotas."""
+
+    # the underlay's MTU; a network's MTU is this minus its overlay's headers
+    global_physnet_mtu: int = 1500
+    physical_network_mtus: dict[str, int] = field(default_factory=dict)
+    # the type of networks projects create, and the ranges of ids per type
+    tenant_network_types: list[str] = field(default_factory=lambda: ["vxlan"])
+    vxlan_vni_ranges: list[str] = field(default_factory=lambda: ["1:65535"])
+    # "physnet" (any VLAN on it, admins only) or "physnet:first:last" (also for projects)
+    network_vlan_ranges: list[str] = field(default_factory=lambda: ["public"])
+    flat_networks: list[str] = field(default_factory=lambda: ["*"])
+    base_mac: str = "fa:16:3e:00:00:00"
+    dns_domain: str = "openstacklocal"
+    max_dns_nameservers: int = 5
+    max_subnet_host_routes: int = 20
+    # static routes per router (extraroute)
+    max_routes: int = 30
+    # -1: no maximum page size
+    pagination_max_limit: int = -1
+    agent_down_time: float = 75.0
+    # the data plane of this process's network agents: "fake" or "linuxbridge"
+    agent_driver: str = "fake"
+    # linuxbridge: the VXLAN underlay address of this host (empty: the source
+    # address of the host's route towards 1.0.0.0, found by a route lookup)
+    local_ip: str = ""
+    # linuxbridge: physical network -> host interface its flat networks use (its
+    # VLAN networks use <interface>.<vid>), and physical network -> an existing
+    # bridge used as is (the all-in-one's public network)
+    physical_interface_mappings: dict[str, str] = field(default_factory=dict)
+    bridge_mappings: dict[str, str] = field(default_factory=dict)
+    # linuxbridge: more hosts on this machine, each a network namespace with a Linux
+    # bridge agent of its own: {"host-b": {"netns": "nbhostb", "local_ip": "172.31.250.12"}}
+    netns_hosts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # linuxbridge DHCP: lease time (s), upstream DNS servers dnsmasq forwards to
+    # (none: it answers only the network's own names), metadata through the DHCP
+    # port on networks without a router
+    dhcp_lease_duration: int = 86400
+    dnsmasq_dns_servers: list[str] = field(default_factory=list)
+    enable_isolated_metadata: bool = True
+    # linuxbridge, all-in-one: the external network `nubo up` makes, a bridge on the
+    # host with the subnet's gateway address (empty public_cidr: none is made)
+    public_bridge: str = "br-ex"
+    public_cidr: str = "172.24.4.0/24"
+    public_network_name: str = "public"
+    # seconds between network agent heartbeats (Neutron's report_interval)
+    agent_report_interval: float = 30.0
+    # fake network hosts: seconds each driver operation takes, by name
+    # ({"plug_port": 0.05}), and the hosts on which an operation fails
+    # ({"plug_port": ["fake-host-2"]})
+    fake_delays: dict[str, float] = field(default_factory=dict)
+    fake_failures: dict[str, list[str]] = field(default_factory=dict)
+    default_availability_zones: list[str] = field(default_factory=list)
+    # default quotas of every project (-1: unlimited)
+    quota_network: int = 100
+    quota_subnet: int = 100
+    quota_port: int = 500
+    quota_router: int = 10
+    quota_floatingip: int = 50
+    quota_security_group: int = 10
+    quota_security_group_rule: int = 100
+    quota_rbac_policy: int = 10
+    quota_subnetpool: int = -1
+    quota_address_scope: int = -1
 
 
 @dataclass
@@ -208,6 +309,7 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
     compute: ComputeSettings = field(default_factory=ComputeSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     @property
     def state_path(self) -> Path:

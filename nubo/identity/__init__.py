@@ -19,6 +19,7 @@ async def _start(rt: Runtime) -> None:
 
     backends.validate(rt.settings)
     await domain_tables.load(rt)
+    await revoke.watch(rt)
     await rt.bus.subscribe(domain_tables.TOPIC, lambda env: domain_tables.on_message(rt, env))
     await tokens.start(rt)
     rt.validate_token = lambda token, rid: tokens.validate_context(rt, token, rid)

@@ -453,6 +453,10 @@ class TokenFormatter:
         token = self._multi_fernet().encrypt_at_time(encode_payload(payload), issued)
         return token.rstrip(b"=").decode("ascii")
 
+    def keys(self) -> tuple[bytes, ...]:
+        """The repository's keys: the same object until they change (a rotation)."""
+        return self._repo.keys()
+
     def validate(self, token: str, *, now: datetime | None = None) -> TokenPayload:
         """Return the payload of a token made by ``create`` with a key still in the repository.
 

@@ -162,7 +162,8 @@ DEFAULTS: dict[str, str] = {
     "service_role": "role:service",
     "service_or_admin": "rule:admin_required or rule:service_role",
     "owner": "user_id:%(user_id)s",
-    "admin_or_owner": "rule:admin_required or rule:owner",
+    # Keystone's base rule admin_or_owner is left out: every service's rules share one
+    # engine, and networking's admin_or_owner (Neutron's) means something else
     "token_subject": "user_id:%(target.token.user_id)s",
     "admin_or_token_subject": "rule:admin_required or rule:token_subject",
     "service_admin_or_token_subject": "rule:service_or_admin or rule:token_subject",
@@ -316,7 +317,9 @@ DEFAULTS: dict[str, str] = {
         f"{ADMIN} or {SYSTEM_READER} or rule:owner"
     ),
     "identity:create_application_credential": _project_only("user_id:%(user_id)s"),
-    "identity:delete_application_credential": _system_or_project("rule:admin_or_owner"),
+    "identity:delete_application_credential": _system_or_project(
+        "rule:admin_required or rule:owner"
+    ),
     # --- access rules: target.user.id -------------------------------------------------
     "identity:get_access_rule": _system_or_project(
         f"{SYSTEM_READER} or user_id:%(target.user.id)s"

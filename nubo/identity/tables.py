@@ -358,3 +358,13 @@ consumer = Table(
     Column("secret", String(64), nullable=False),
     Column("extra", JSON, nullable=False, default=dict),
 )
+
+# One row: a counter every transaction that revokes tokens or changes what a token
+# grants bumps before it commits. API processes of a multi-process cloud read it
+# before trusting their caches (``nubo.identity.service.changes``).
+identity_change = Table(
+    "identity_change",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("counter", Integer, nullable=False),
+)

@@ -2,7 +2,7 @@
 # Tempest's API tests of one service against a fresh `nubo up --foreground`.
 #
 # usage: tests/conformance/run.sh [SERVICE] [OUT_DIR]
-#        SERVICE: identity (default), image, compute, placement
+#        SERVICE: identity (default), image, compute, placement, network
 #
 # Starts nubo on a free port with a temporary state dir and Keystone's
 # security-compliance options on, runs ../shared/conformance/run_tempest.sh with
@@ -24,12 +24,14 @@ case "$SERVICE" in
     image)     REGEX='^tempest\.api\.image\.' ;;
     compute)   REGEX='^tempest\.(serial_tests\.)?api\.compute\.' ;;
     placement) REGEX='^tempest\.api\.placement\.' ;;
-    *) echo "unknown service $SERVICE (identity, image, compute, placement)" >&2; exit 2 ;;
+    network)   REGEX='^tempest\.api\.network\.' ;;
+    *) echo "unknown service $SERVICE (identity, image, compute, placement, network)" >&2; exit 2 ;;
 esac
 EXPECTED=$HERE/$SERVICE.txt
 NUBO_PYTHON=${NUBO_PYTHON:-$ROOT/.venv/bin/python}
 export TEMPEST_VENV=${TEMPEST_VENV:-$HOME/.cache/anchors/tempest-venv}
 OUT_DIR=${2:-$(mktemp -d "${TMPDIR:-/tmp}/nubo-conformance.XXXXXX")}
+mkdir -p "$OUT_DIR"
 
 [ -f "$RUN_TEMPEST" ] || {
     echo "missing $RUN_TEMPEST (shared/ must sit beside the repo)" >&2; exit 2; }
@@ -101,11 +103,40 @@ print(*ids)')
     export TEMPEST_IMAGE_REF TEMPEST_IMAGE_REF_ALT
 fi
 
+# network, compute: the external network Tempest takes as public_network_id (DevStack's
+# "public", 172.24.4.0/24), made through the API until `nubo up` makes its own
+if [ "$SERVICE" = network ] || [ "$SERVICE" = compute ]; then
+    OS_CLIENT_CONFIG_FILE="$STATE_DIR/clouds.yaml" "$NUBO_PYTHON" -c '
+import openstack
+conn = openstack.connect(cloud="nubo-admin")
+if not list(conn.network.networks(is_router_external=True)):
+    net = conn.network.create_network(name="public", is_router_external=True)
+    conn.network.create_subnet(network_id=net.id, name="public-subnet", ip_version=4,
+                               cidr="172.24.4.0/24", gateway_ip="172.24.4.1",
+                               enable_dhcp=False)' || echo "[conformance] no public network" >&2
+fi
+
+# compute: what DevStack gives `networks: auto` (Tempest's AutoAllocateNetworkTest): the
+# external network as the default one, and a default IPv4 subnet pool
+if [ "$SERVICE" = compute ]; then
+    OS_CLIENT_CONFIG_FILE="$STATE_DIR/clouds.yaml" "$NUBO_PYTHON" -c '
+import openstack
+conn = openstack.connect(cloud="nubo-admin")
+public = next(iter(conn.network.networks(is_router_external=True)))
+conn.network.update_network(public, is_default=True)
+conn.network.create_subnet_pool(name="shared-default-subnetpool-v4", prefixes=["10.0.0.0/16"],
+                                default_prefix_length=26, is_default=True, shared=True)' \
+        || echo "[conformance] no auto-allocation defaults" >&2
+fi
+
 # ---- tempest run
 OVERRIDES=$OUT_DIR/tempest-overrides.conf
 cat > "$OVERRIDES" <<'EOF'
 [identity-feature-enabled]
 security_compliance = true
+[network-feature-enabled]
+ipv6 = true
+ipv6_subnet_attributes = true
 EOF
 set +e
 # (stestr runs the tests with $PYTHON when it is set: keep ours out of its way)

@@ -17,6 +17,10 @@ def test_version_documents(cloud: Cloud) -> None:
     base = cloud.auth_url.rsplit("/identity", 1)[0]
     compute = requests.get(f"{base}/compute/", timeout=10).json()
     assert [v["id"] for v in compute["versions"]] == ["v2.0", "v2.1"]   # as Nova lists them
+    for version in compute["versions"]:        # every link leads to its document
+        (link,) = [x for x in version["links"] if x["rel"] == "self"]
+        shown = requests.get(link["href"], timeout=10)
+        assert shown.status_code == 200 and shown.json()["version"]["id"] == version["id"]
     placement = requests.get(f"{base}/placement/", timeout=10).json()
     assert placement["versions"][0]["id"] == "v1.0"
     image = requests.get(f"{base}/image/", timeout=10)

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nubo.compute.agent.driver import ComputeDriver, DriverError
+from nubo.compute.agent import vifs
+from nubo.compute.agent.driver import ComputeDriver, DomainNotFound, DriverError
 from nubo.compute.service import actions, migrations, resize, snapshots
 from nubo.compute.service import evacuate as evacuation
 from nubo.compute.service import live_migration as live
@@ -53,8 +54,8 @@ async def snapshot(agent: ComputeAgent, instance: dict[str, Any],
     if not await snapshots.set_uploading(agent.rt, uuid, str(payload.get("kind"))):
         return
     try:
-        data = await agent.driver.snapshot(uuid)
-        await snapshots.upload(agent.rt, payload, data)
+        disk_format, chunks = await agent.driver.snapshot_data(uuid)
+        await snapshots.upload_data(agent.rt, payload, disk_format, chunks)
     except NuboError as e:
         log.warning("snapshot of %s on %s failed: %s", uuid, agent.host, e.message)
         await snapshots.finish(agent.rt, uuid, payload, host=agent.host, error=e.message)
@@ -88,10 +89,12 @@ async def finish_resize(agent: ComputeAgent, instance: dict[str, Any],
     if (instance["deleted"] or m["dest_compute"] != agent.host
             or instance["task_state"] != TaskState.RESIZE_MIGRATED.value):
         return
+    await vifs.move_here(agent, instance)
     await agent.driver.finish_migration(resize.guest_of(instance, m["new_flavor"]))
     info = await agent.driver.get_info(instance["uuid"])
     await resize.finished(agent.rt, instance["uuid"], m["uuid"],
                           power_state=int(info.power_state))
+    await _destroy_if_deleted(agent, instance["uuid"])
 
 
 async def confirm_resize(agent: ComputeAgent, instance: dict[str, Any],
@@ -102,6 +105,8 @@ async def confirm_resize(agent: ComputeAgent, instance: dict[str, Any],
         return
     if m["dest_compute"] != agent.host:
         await agent.driver.destroy(instance["uuid"])
+    else:
+        await agent.driver.confirm_migration(instance["uuid"])
     await resize.confirmed(agent.rt, instance["uuid"], m["uuid"])
 
 
@@ -122,10 +127,22 @@ async def finish_revert_resize(agent: ComputeAgent, instance: dict[str, Any],
     m = await _migration(agent, payload)
     if m["status"] != "reverting" or m["source_compute"] != agent.host:
         return
+    await vifs.move_here(agent, instance)
     await agent.driver.finish_revert_migration(resize.guest_of(instance, m["old_flavor"]))
     info = await agent.driver.get_info(instance["uuid"])
     await resize.reverted(agent.rt, instance["uuid"], m["uuid"],
                           power_state=int(info.power_state))
+    await _destroy_if_deleted(agent, instance["uuid"])
+
+
+async def _destroy_if_deleted(agent: ComputeAgent, uuid: str) -> None:
+    """A delete during a move tells every host involved to destroy its copy; one
+    that defined the guest after that message ran destroys it here."""
+    from nubo.compute import conductor
+
+    fresh = await conductor.get_instance(agent.rt, uuid, extras=False)
+    if fresh is None or fresh["deleted"]:
+        await agent.driver.destroy(uuid)
 
 
 # ------------------------------------------------------------------- shelve
@@ -141,7 +158,8 @@ async def shelve(agent: ComputeAgent, instance: dict[str, Any],
     try:
         if (await agent.driver.get_info(uuid)).power_state != PowerState.SHUTDOWN:
             await agent.driver.power_off(uuid)
-        await snapshots.upload(agent.rt, payload, await agent.driver.snapshot(uuid))
+        disk_format, chunks = await agent.driver.snapshot_data(uuid)
+        await snapshots.upload_data(agent.rt, payload, disk_format, chunks)
     except NuboError as e:
         await shelving.shelved(agent.rt, uuid, payload, host=agent.host, error=e.message)
         return
@@ -168,6 +186,7 @@ async def unshelve(agent: ComputeAgent, instance: dict[str, Any],
         if uuid in await agent.driver.list_instances():
             await agent.driver.power_on(uuid)
         else:
+            await vifs.move_here(agent, instance)
             image = instance["system_metadata"].get("shelved_image_id")
             await agent.driver.spawn({**instance, "image_ref": image or
                                       instance["image_ref"]})
@@ -207,6 +226,11 @@ async def live_migration(agent: ComputeAgent, instance: dict[str, Any],
         return
     try:
         state = await agent.driver.live_migrate(instance["uuid"], m["dest_compute"])
+    except DomainNotFound:
+        await live.lost(agent.rt, instance["uuid"], m["uuid"], host=agent.host,
+                        reason=f"Instance {instance['uuid']} was lost during its live "
+                               f"migration from {agent.host}.")
+        return
     except NuboError as e:
         await live.failed(agent.rt, instance["uuid"], m["uuid"], reason=e.message)
         return
@@ -224,10 +248,21 @@ async def post_live_migration(agent: ComputeAgent, instance: dict[str, Any],
     m = await _migration(agent, payload)
     if m["status"] != "post-migrating" or m["dest_compute"] != agent.host:
         return
-    await agent.driver.post_live_migration_at_destination(instance, payload["state"])
+    if payload.get("state") is None and \
+            instance["uuid"] not in await agent.driver.list_instances():
+        # taken up after a restart (the guest's state went with the lost message),
+        # and the guest never arrived
+        await live.lost(agent.rt, instance["uuid"], m["uuid"], host=agent.host,
+                        reason=f"Instance {instance['uuid']} was lost during its live "
+                               f"migration to {agent.host}.")
+        return
+    await vifs.move_here(agent, instance)
+    if payload.get("state") is not None:
+        await agent.driver.post_live_migration_at_destination(instance, payload["state"])
     info = await agent.driver.get_info(instance["uuid"])
     await live.completed(agent.rt, instance["uuid"], m["uuid"],
                          power_state=int(info.power_state))
+    await _destroy_if_deleted(agent, instance["uuid"])
 
 
 async def evacuate_spawn(agent: ComputeAgent, instance: dict[str, Any],
@@ -236,6 +271,7 @@ async def evacuate_spawn(agent: ComputeAgent, instance: dict[str, Any],
     m = await _migration(agent, payload)
     if m["status"] != "pre-migrating" or m["dest_compute"] != agent.host:
         return
+    await vifs.move_here(agent, instance)
     try:
         await agent.driver.spawn(instance)
         info = await agent.driver.get_info(instance["uuid"])
@@ -245,6 +281,7 @@ async def evacuate_spawn(agent: ComputeAgent, instance: dict[str, Any],
         return
     await evacuation.evacuated(agent.rt, instance["uuid"], m["uuid"],
                                power_state=int(info.power_state))
+    await _destroy_if_deleted(agent, instance["uuid"])
 
 
 MOVE_OPERATIONS = {"resize_instance": resize_instance, "finish_resize": finish_resize,
@@ -298,9 +335,10 @@ def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:
 
 
 def register_all() -> None:
+    from nubo.compute.agent import deferred_delete
     from nubo.compute.agent.manager import register
 
     register(actions.AGENT_OP, server_action)
     register(snapshots.AGENT_OP, snapshot)
-    for name, op in MOVE_OPERATIONS.items():
+    for name, op in {**MOVE_OPERATIONS, **deferred_delete.OPERATIONS}.items():
         register(name, op)

@@ -8,7 +8,7 @@ destroying a domain that is not there succeeds.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,8 +106,36 @@ class ComputeDriver(abc.ABC):
     async def snapshot(self, uuid: str) -> bytes:
         """The guest's root disk as image data."""
 
+    async def snapshot_data(self, uuid: str) -> tuple[str, AsyncIterator[bytes]]:
+        """The guest's root disk as image data, streamed: its disk format and bytes
+        (by default the bytes of ``snapshot``, as raw)."""
+        data = await self.snapshot(uuid)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield data
+
+        return "raw", chunks()
+
     @abc.abstractmethod
     async def get_console_output(self, uuid: str) -> str: ...
+
+    async def cache_images(self, image_ids: list[str]) -> None:
+        """Fetch images into the host's image cache ahead of use (2.81 aggregate
+        image caching); a driver without a cache has nothing to do."""
+        return None
+
+    # networking: a guest's ports (``instance["network_info"]`` at spawn: one VIF per
+    # port, see nubo.compute.network_info)
+    def waits_for_vif_plugged(self) -> bool:
+        """Whether a spawn waits for networking's ``network-vif-plugged`` events of
+        the guest's ports (libvirt does: the guest starts once its taps are wired)."""
+        return True
+
+    async def attach_interface(self, instance: Instance, vif: Mapping[str, Any]) -> None:
+        raise DriverError("this driver cannot attach interfaces")
+
+    async def detach_interface(self, instance: Instance, vif: Mapping[str, Any]) -> None:
+        raise DriverError("this driver cannot detach interfaces")
 
     # hooks the server actions fill in (resize, migrate, rescue)
     async def migrate_disk_and_power_off(self, uuid: str, dest_host: str) -> None:
@@ -118,6 +146,11 @@ class ComputeDriver(abc.ABC):
 
     async def finish_revert_migration(self, instance: Instance) -> None:
         raise DriverError("this driver cannot migrate")
+
+    async def confirm_migration(self, uuid: str) -> None:
+        """Source of a confirmed move that stayed on this host: drop what it kept
+        for a revert (a move to another host destroys the source's guest instead)."""
+        return None
 
     async def rescue(self, instance: Instance, rescue_image: str | None) -> None:
         raise DriverError("this driver cannot rescue")

@@ -111,8 +111,27 @@ class FakeDriver(ComputeDriver):
                 "name": instance.get("display_name"), "power_state": int(PowerState.RUNNING),
                 "vcpus": int(flavor["vcpus"]), "memory_mb": int(flavor["ram"]),
                 "image_ref": instance.get("image_ref"),
+                "interfaces": [_interface(v) for v in instance.get("network_info") or []],
                 "console": [f"fake console of {instance['uuid']}", "login:"],
             }
+            await self._save()
+
+    def waits_for_vif_plugged(self) -> bool:
+        return self.settings.fake_wait_for_vif_plugged
+
+    async def attach_interface(self, instance: Instance, vif: Mapping[str, Any]) -> None:
+        await self._delay("attach_interface")
+        async with self._lock:
+            d = self._domain(instance["uuid"])
+            d["interfaces"] = [*(i for i in d.get("interfaces", []) if i["id"] != vif["id"]),
+                               _interface(vif)]
+            await self._save()
+
+    async def detach_interface(self, instance: Instance, vif: Mapping[str, Any]) -> None:
+        await self._delay("detach_interface")
+        async with self._lock:
+            d = self._domain(instance["uuid"])
+            d["interfaces"] = [i for i in d.get("interfaces", []) if i["id"] != vif["id"]]
             await self._save()
 
     async def destroy(self, uuid: str) -> None:
@@ -184,6 +203,8 @@ class FakeDriver(ComputeDriver):
                 "power_state": int(PowerState.RUNNING if running else PowerState.SHUTDOWN),
                 "vcpus": int(flavor["vcpus"]), "memory_mb": int(flavor["ram"]),
                 "image_ref": instance.get("image_ref"),
+                "interfaces": old.get("interfaces", [_interface(v) for v in
+                                                     instance.get("network_info") or []]),
                 "console": [*old.get("console", [f"fake console of {instance['uuid']}"]),
                             "login:"],
             }
@@ -222,3 +243,8 @@ class FakeDriver(ComputeDriver):
 
     async def get_console_output(self, uuid: str) -> str:
         return "\n".join(self._domain(uuid).get("console", [])) + "\n"
+
+
+def _interface(vif: Mapping[str, Any]) -> dict[str, Any]:
+    """What a fake domain keeps of a plugged port: its id, tap device and MAC."""
+    return {"id": vif["id"], "devname": vif.get("devname"), "mac": vif.get("address")}

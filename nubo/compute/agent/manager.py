@@ -19,17 +19,23 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from nubo.compute import clients, conductor
+from nubo.compute.agent import events
 from nubo.compute.agent.driver import ComputeDriver, DriverError
-from nubo.compute.service import hosts
+from nubo.compute.service import aggregates, hosts
+from nubo.compute.service.external_events import events_topic
 from nubo.compute.service.servers import agent_topic
 from nubo.compute.states import TaskState, VmState
 from nubo.core.bus.base import Envelope, Subscription
+from nubo.core.errors import NuboError
 from nubo.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 Operation = Callable[["ComputeAgent", dict[str, Any], Mapping[str, Any]], Awaitable[None]]
 OPERATIONS: dict[str, Operation] = {}
+# operations on the host itself rather than on one instance (image caching)
+HostOperation = Callable[["ComputeAgent", Mapping[str, Any]], Awaitable[None]]
+HOST_OPERATIONS: dict[str, HostOperation] = {}
 DRIVER_TRAITS = frozenset({"COMPUTE_NODE"})
 
 
@@ -45,8 +51,11 @@ class ComputeAgent:
         self.driver = driver
         self.service: dict[str, Any] = {}
         self.node: dict[str, Any] = {}
+        self.events = events.InstanceEvents()
         self._subscription: Subscription | None = None
+        self._event_subscription: Subscription | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._power_sync: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.driver.start()
@@ -57,7 +66,15 @@ class ComputeAgent:
         self._subscription = await self.rt.bus.consume(
             agent_topic(self.host, "*"), self.on_message,
             queue=f"compute-agent-{self.host.replace('.', '_')}")
+        # events on a queue of their own: a spawn waiting for one must not hold it up
+        self._event_subscription = await self.rt.bus.consume(
+            events_topic(self.host), self.on_event,
+            queue=f"compute-events-{self.host.replace('.', '_')}")
         self._heartbeat = asyncio.create_task(self._beat(), name=f"heartbeat-{self.host}")
+        from nubo.compute.agent import power_sync
+
+        self._power_sync = asyncio.create_task(power_sync.run_periodically(self),
+                                               name=f"power-sync-{self.host}")
 
     async def register(self) -> None:
         """Service, compute node and resource provider of this host (idempotent)."""
@@ -70,12 +87,14 @@ class ComputeAgent:
                                       inventories=self.inventories(resources), traits=traits)
 
     async def stop(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-        if self._subscription is not None:
-            await self._subscription.cancel()
+        for task in (self._heartbeat, self._power_sync):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for subscription in (self._subscription, self._event_subscription):
+            if subscription is not None:
+                await subscription.cancel()
 
     def inventories(self, resources: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         s = self.rt.settings.compute
@@ -101,6 +120,10 @@ class ComputeAgent:
 
     async def on_message(self, env: Envelope) -> None:
         op = env.topic.rsplit(".", 1)[-1]
+        host_op = HOST_OPERATIONS.get(op)
+        if host_op is not None:
+            await host_op(self, env.payload)
+            return
         handler = OPERATIONS.get(op)
         if handler is None:
             log.error("compute agent %s: unknown operation %s", self.host, op)
@@ -110,6 +133,11 @@ class ComputeAgent:
         if instance is None:
             return
         await handler(self, instance, env.payload)
+
+    async def on_event(self, env: Envelope) -> None:
+        event = env.payload.get("event")
+        if isinstance(event, dict):
+            await events.on_event(self, str(env.payload.get("instance_uuid", "")), event)
 
 
 # ------------------------------------------------------------ operations
@@ -123,8 +151,12 @@ async def spawn(agent: ComputeAgent, instance: dict[str, Any],
             or instance["task_state"] != TaskState.SPAWNING.value):
         return
     if uuid not in await agent.driver.list_instances():
+        network = await vifs.allocate(agent, instance)
+        if network is None:
+            return
         try:
-            await agent.driver.spawn(instance)
+            if not await vifs.spawn_guest(agent, instance, network):
+                return
         except DriverError as e:
             log.warning("spawn of %s on %s failed: %s", uuid, agent.host, e.message)
             await conductor.build_failed(agent.rt, uuid, agent.host, e.message)
@@ -140,14 +172,27 @@ async def spawn(agent: ComputeAgent, instance: dict[str, Any],
 
 async def destroy(agent: ComputeAgent, instance: dict[str, Any],
                   payload: Mapping[str, Any]) -> None:
+    agent.events.clear(instance["uuid"])
     await agent.driver.destroy(instance["uuid"])
     await conductor.delete_finished(agent.rt, instance["uuid"])
 
 
+async def cache_images(agent: ComputeAgent, payload: Mapping[str, Any]) -> None:
+    """2.81 aggregate image caching: fetch each image into the driver's cache."""
+    for image_id in [str(i) for i in payload.get("image_ids") or []]:
+        try:
+            await agent.driver.cache_images([image_id])
+        except NuboError as e:
+            log.warning("image %s not cached on %s: %s", image_id, agent.host, e.message)
+
+
 register("spawn", spawn)
 register("destroy", destroy)
+HOST_OPERATIONS[aggregates.CACHE_IMAGES_OP] = cache_images
 
 # the server actions' operations (stop, start, reboot, ...: nubo/compute/agent/actions.py)
 from nubo.compute.agent import actions as _server_actions  # noqa: E402
+from nubo.compute.agent import vifs  # noqa: E402
 
 _server_actions.register_all()
+vifs.register_all()

@@ -7,13 +7,17 @@ from nubo.compute.api import (
     availability_zones,
     external_events,
     flavors,
+    floating_ips,
     hosts,
     hypervisors,
+    images,
     instance_actions,
+    interfaces,
     keypairs,
     limits,
     migrations,
     quotas,
+    security_groups,
     server_actions,
     server_groups,
     server_metadata,
@@ -41,10 +45,17 @@ CORE = [servers.router, services.router, hypervisors.router, availability_zones.
 ACTIONS = [server_actions.router, server_moves.router, server_metadata.router,
            server_tags.router, migrations.router]
 
+# the 2.1 proxy APIs, capped at the microversions that removed them
+PROXIES = [images.router]
+
+# a server's ports and addresses, the networking proxies (networking helper)
+NETWORKING = [interfaces.router, security_groups.router, floating_ips.router]
+
 
 def service_app() -> ServiceApp:
     return ServiceApp(
         name="compute", prefix="/compute",
-        routers=[versions.router, *RESOURCES, *CORE, *ACTIONS], fault=nova_fault,
+        routers=[versions.router, *RESOURCES, *CORE, *ACTIONS, *PROXIES,
+                 *NETWORKING], fault=nova_fault,
         microversions=MICROVERSIONS,
     )

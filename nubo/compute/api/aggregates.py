@@ -151,9 +151,8 @@ async def aggregate_action(req: ApiRequest) -> Reply:
 @router.post("/v2.1/os-aggregates/{aggregate_id}/images", status=202, target=AGGREGATE,
              min_version="2.81")
 async def cache_images(req: ApiRequest) -> Reply:
-    """2.81: ask the aggregate's hosts to pre-cache images. Every image must exist;
-    the fake driver keeps no image cache, so there is nothing more to do for it (the
-    libvirt driver's base-image cache will take the request)."""
+    """2.81: ask the aggregate's hosts to pre-cache images (every image must exist);
+    each host's agent fetches them into its driver's image cache."""
     _authorize(req, "images")
     body = await req.json()
     cache = body.get("cache") if isinstance(body, dict) else None
@@ -168,4 +167,5 @@ async def cache_images(req: ApiRequest) -> Reply:
             await clients.get_image(req.rt, req.ctx, item["id"])
         except NotFound:
             raise BadRequest(f"Image {item['id']} could not be found.") from None
+    await aggregates.cache_images(req.rt, _id(req), [item["id"] for item in cache])
     return None

@@ -1,13 +1,13 @@
 """``POST /os-server-external-events``: other services (networking, block storage)
 tell compute that something happened to a server (``network-vif-plugged``…).
-Each event is recorded as an instance action event; each gets its own code."""
+The body is checked here; ``service.external_events`` records and delivers them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nubo.compute.api import validation as v
-from nubo.compute.service import instance_actions, instances
+from nubo.compute.service import external_events
 from nubo.core.api.responses import JSONResponse
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.errors import BadRequest, NotFound
@@ -50,28 +50,9 @@ async def create_external_events(req: ApiRequest) -> Reply:
         raise BadRequest("Invalid input for field/attribute events: a non-empty list is "
                          "required")
     events = [_check(req, e) for e in body["events"]]
-    out = []
-    for event in events:
-        out.append({**event, **await _record(req, event)})
+    out = await external_events.external_instance_event(req.rt, events)
     accepted = sum(1 for e in out if e["code"] == 200)
     if accepted == 0:
         raise NotFound("No instances found for any event")
     status = 200 if accepted == len(out) else 207
     return JSONResponse({"events": out}, status_code=status)
-
-
-async def _record(req: ApiRequest, event: dict[str, Any]) -> dict[str, Any]:
-    uuid = event["server_uuid"]
-    async with req.rt.db.transaction() as tx:
-        try:
-            server = await instances.get(tx, uuid)
-        except NotFound:
-            return {"code": 404}
-        if not server["host"]:
-            return {"code": 422}
-        name = f"compute_external_instance_event_{event['name']}"
-        await instance_actions.finish_event(
-            tx, uuid, name, host=server["host"],
-            result="Success" if event["status"] != "failed" else "Error",
-            details=event.get("tag"))
-    return {"code": 200}

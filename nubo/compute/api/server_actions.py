@@ -11,8 +11,8 @@ from nubo.compute import clients
 from nubo.compute.agent.actions import local_driver
 from nubo.compute.api import validation as v
 from nubo.compute.api.servers import register_action
-from nubo.compute.service import actions, snapshots
-from nubo.compute.states import VmState, check_allowed
+from nubo.compute.service import actions, snapshots, soft_delete
+from nubo.compute.states import VmState
 from nubo.core.api.responses import JSONResponse, empty
 from nubo.core.api.routing import ApiRequest, Reply, Router
 from nubo.core.errors import BadRequest, Conflict, NotFound
@@ -278,12 +278,12 @@ async def trigger_crash_dump(req: ApiRequest, server: dict[str, Any], args: Any)
 
 
 async def restore(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
-    """Soft delete is not offered ([compute] reclaim_instance_interval is 0), so no
-    server is ever SOFT_DELETED: this is always Nova's 409."""
+    """Bring a SOFT_DELETED server back ([compute] reclaim_instance_interval > 0);
+    403 when the project's quota no longer has room for it."""
     no_args("restore", args)
     authorize(req, "os_compute_api:os-deferred-delete:restore", server)
-    check_allowed("restore", server["uuid"], server["vm_state"], server["task_state"])
-    raise Conflict(f"Instance {server['uuid']} cannot be restored: soft delete is off.")
+    await soft_delete.restore(req.rt, req.ctx, server["uuid"], request_id=req.request_id)
+    return None
 
 
 register_action("rescue", rescue, status=200)

@@ -10,6 +10,7 @@ import uuid as uuidlib
 from collections.abc import Mapping
 from typing import Any
 
+from nubo.compute.api import server_networks
 from nubo.compute.api import validation as v
 from nubo.compute.service.servers import BuildRequest
 from nubo.core.api.routing import ApiRequest
@@ -66,13 +67,15 @@ def parse(req: ApiRequest, body: Mapping[str, Any], hints: Any) -> BuildRequest:
     build.user_data = _user_data(body.get("user_data"))
     _zone(req, build, body)
     build.hints = _hints(hints)
-    build.networks = _networks(req, body.get("networks"))
+    build.networks = server_networks.parse_networks(req, body.get("networks"))
+    server_networks.check_count(build.networks, build.max_count)
     build.access_ip_v4 = _ip(body.get("accessIPv4"), "accessIPv4", 4)
     build.access_ip_v6 = _ip(body.get("accessIPv6"), "accessIPv6", 6)
     build.config_drive = _config_drive(body.get("config_drive"))
     build.admin_pass = v.string("adminPass", body.get("adminPass"), min_length=0,
                                 name_chars=False, nullable=True)
-    build.security_groups = _security_groups(body.get("security_groups"))
+    build.security_groups = server_networks.parse_security_groups(
+        body.get("security_groups"))
     build.disk_config = _disk_config(body.get("OS-DCF:diskConfig", "MANUAL"))
     if "description" in body:
         build.description = v.string("description", body["description"], min_length=0,
@@ -195,25 +198,6 @@ def _hints(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _networks(req: ApiRequest, value: Any) -> Any:
-    if value is None:
-        if req.at_least("2.37"):
-            raise BadRequest("Invalid input for field/attribute networks. 'networks' is a "
-                             "required property")
-        return "auto"
-    if isinstance(value, str):
-        if value not in ("none", "auto") or not req.at_least("2.37"):
-            raise v.invalid("networks", value, f"{value!r} is not one of ['none', 'auto']")
-        return value
-    if not isinstance(value, list):
-        raise v.invalid("networks", value, f"{value!r} is not of type 'array'")
-    if value:
-        raise BadRequest("Requesting specific networks or ports is not available yet: "
-                         "networking is not part of this cloud yet; use networks 'none' or "
-                         "'auto'.")
-    return "none"
-
-
 def _ip(value: Any, field: str, version: int) -> str | None:
     if value is None or value == "":
         return None
@@ -236,19 +220,6 @@ def _config_drive(value: Any) -> str | None:
     if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
         return "True" if value.lower() in ("true", "1", "yes") else None
     raise v.invalid("config_drive", value, f"{value!r} is not of type 'boolean'")
-
-
-def _security_groups(value: Any) -> list[str]:
-    if value is None:
-        return ["default"]
-    if not isinstance(value, list):
-        raise v.invalid("security_groups", value, f"{value!r} is not of type 'array'")
-    names = []
-    for item in value:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise v.invalid("security_groups", item, "each item needs a 'name'")
-        names.append(item["name"])
-    return names or ["default"]
 
 
 def _disk_config(value: Any) -> str:

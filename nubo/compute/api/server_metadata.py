@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from nubo.compute.api import validation as v
 from nubo.compute.api.servers import load
 from nubo.compute.service import server_metadata as meta
 from nubo.core.api.routing import ApiRequest, Reply, Router
-from nubo.core.errors import BadRequest, NotFound
+from nubo.core.errors import NotFound
 
 router = Router()
 BASE = "/v2.1/servers/{server_id}/metadata"
 TARGET = "service/compute/server/metadata"
-KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
-
-
-def _items(value: Any, field: str) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise v.invalid(field, value, f"{value!r} is not of type 'object'")
-    for key, item in value.items():
-        if not KEY.match(key):
-            raise v.invalid(field, value, "Additional properties are not allowed "
-                                          f"({key!r} was unexpected)")
-        if not isinstance(item, str):
-            raise v.invalid(f"{field}/{key}", item, f"{item!r} is not of type 'string'")
-        if len(item) > 255:
-            raise v.invalid(f"{field}/{key}", item, f"{item!r} is too long")
-    return dict(value)
-
-
-async def _body(req: ApiRequest, key: str) -> dict[str, str]:
-    body = await req.json()
-    if not isinstance(body, dict) or key not in body:
-        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {body}. "
-                         f"'{key}' is a required property")
-    v.only(body, {key})
-    return _items(body[key], key)
 
 
 @router.get(BASE)
@@ -58,7 +31,7 @@ async def show_metadata_item(req: ApiRequest) -> Reply:
 @router.post(BASE, target=TARGET)
 async def update_metadata(req: ApiRequest) -> Reply:
     server = await load(req, "os_compute_api:server-metadata:create")
-    items = await _body(req, "metadata")
+    items = await v.metadata_body(req, "metadata")
     merged = await meta.update_metadata(req.rt, req.ctx, server["uuid"], items,
                                         replace=False)
     return {"metadata": merged}
@@ -67,7 +40,7 @@ async def update_metadata(req: ApiRequest) -> Reply:
 @router.put(BASE, target=TARGET)
 async def replace_metadata(req: ApiRequest) -> Reply:
     server = await load(req, "os_compute_api:server-metadata:update_all")
-    items = await _body(req, "metadata")
+    items = await v.metadata_body(req, "metadata")
     return {"metadata": await meta.update_metadata(req.rt, req.ctx, server["uuid"], items,
                                                    replace=True)}
 
@@ -76,12 +49,7 @@ async def replace_metadata(req: ApiRequest) -> Reply:
 async def update_metadata_item(req: ApiRequest) -> Reply:
     server = await load(req, "os_compute_api:server-metadata:update")
     key = req.params["key"]
-    items = await _body(req, "meta")
-    if len(items) != 1:
-        raise BadRequest("Invalid input for field/attribute meta. Value: "
-                         f"{items}. {items!r} should have exactly 1 property")
-    if key not in items:
-        raise BadRequest("Request body and URI mismatch")
+    items = v.single_meta(await v.metadata_body(req, "meta"), key)
     await meta.update_metadata(req.rt, req.ctx, server["uuid"], items, replace=False)
     return {"meta": items}
 

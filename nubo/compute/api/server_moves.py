@@ -12,7 +12,7 @@ from nubo.compute.api import validation as v
 from nubo.compute.api.server_actions import authorize, no_args
 from nubo.compute.api.servers import register_action
 from nubo.compute.service import evacuate as evacuation
-from nubo.compute.service import flavors, hosts, quotas, resize, shelve
+from nubo.compute.service import flavors, hosts, networking, quotas, resize, shelve
 from nubo.compute.service import live_migration as live
 from nubo.compute.service import rebuild as rebuilding
 from nubo.compute.service.servers import flavor_dict
@@ -138,12 +138,6 @@ register_action("unshelve", unshelve_server)
 # ------------------------------------------------------------------ rebuild
 
 # what the rebuild answer lacked before 2.75 made it the full GET body
-_BEFORE_275 = ("OS-EXT-AZ:availability_zone", "config_drive", "OS-SRV-USG:launched_at",
-               "OS-SRV-USG:terminated_at", "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state",
-               "OS-EXT-STS:power_state", "os-extended-volumes:volumes_attached",
-               "security_groups", "host_status")
-
-
 def _rebuild_fields(req: ApiRequest, args: dict[str, Any]) -> rebuilding.RebuildRequest:
     allowed = {"imageRef", "name", "adminPass", "metadata", "OS-DCF:diskConfig",
                "preserve_ephemeral", "accessIPv4", "accessIPv6"}
@@ -216,10 +210,11 @@ async def rebuild(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
                                     request_id=req.request_id)
     admin = req.allowed("os_compute_api:os-extended-server-attributes",
                         {"project_id": server["project_id"]})
-    body = server_views.full(req, done, admin=admin)
+    groups = await networking.security_groups_of(req.rt, [server["uuid"]])
+    body = server_views.full(req, done, admin=admin,
+                             security_groups=groups.get(server["uuid"]))
     if not req.at_least("2.75"):
-        body = {k: val for k, val in body.items()
-                if k not in _BEFORE_275 and not k.startswith("OS-EXT-SRV-ATTR:")}
+        body = server_views.before_275(body)
         if req.at_least("2.54"):
             body["key_name"] = done.get("key_name")
     if req.rt.settings.compute.enable_instance_password:

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from nubo.compute import network_info
 from nubo.compute.states import api_status
 from nubo.core.api.routing import ApiRequest
 
@@ -74,8 +75,10 @@ def _fault(req: ApiRequest, server: Mapping[str, Any], admin: bool) -> dict[str,
 
 
 def full(req: ApiRequest, server: Mapping[str, Any], *, admin: bool,
-         host_status: str | None = None, groups: list[str] | None = None) -> dict[str, Any]:
-    """The ``server`` object of show and detail at the request's microversion."""
+         host_status: str | None = None, groups: list[str] | None = None,
+         security_groups: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The ``server`` object of show and detail at the request's microversion;
+    ``security_groups`` those of its ports (absent when it has none, as in Nova)."""
     status = api_status(server["vm_state"], server["task_state"])
     extra = server.get("extra") or {}
     out: dict[str, Any] = {
@@ -85,11 +88,11 @@ def full(req: ApiRequest, server: Mapping[str, Any], *, admin: bool,
         "hostId": host_id(server["project_id"], server["host"]),
         "image": _image(req, server), "flavor": _flavor(req, server["flavor"]),
         "created": timestamp(server["created_at"]), "updated": timestamp(server["updated_at"]),
-        "addresses": {}, "accessIPv4": server.get("access_ip_v4") or "",
+        "addresses": network_info.addresses(server.get("network_info") or []),
+        "accessIPv4": server.get("access_ip_v4") or "",
         "accessIPv6": server.get("access_ip_v6") or "",
         "links": links(req, "servers", server["uuid"]),
         "OS-DCF:diskConfig": extra.get("disk_config", "MANUAL"),
-        "progress": server.get("progress") or 0 if status in ("BUILD", "ACTIVE") else 0,
         "OS-EXT-AZ:availability_zone": server.get("availability_zone") or "",
         "config_drive": server.get("config_drive") or "",
         "key_name": server.get("key_name"),
@@ -99,8 +102,11 @@ def full(req: ApiRequest, server: Mapping[str, Any], *, admin: bool,
         "OS-EXT-STS:vm_state": server["vm_state"],
         "OS-EXT-STS:power_state": server["power_state"],
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": n} for n in extra.get("security_groups", ["default"])],
     }
+    if security_groups:
+        out["security_groups"] = security_groups
+    if status in ("BUILD", "ACTIVE"):       # Nova shows progress only for these
+        out["progress"] = server.get("progress") or 0
     fault = _fault(req, server, admin)
     if fault and status in ("ERROR", "DELETED"):
         out["fault"] = fault
@@ -138,4 +144,22 @@ def _admin_attrs(req: ApiRequest, server: Mapping[str, Any]) -> dict[str, Any]:
             "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda" if server["host"] else None,
             "OS-EXT-SRV-ATTR:user_data": server.get("user_data"),
         })
+    return out
+
+
+# what the answers of PUT /servers/{id} and rebuild leave out before 2.75 (Nova shows
+# them only from 2.75, where both answer as GET does)
+BEFORE_275 = ("OS-EXT-AZ:availability_zone", "config_drive", "OS-SRV-USG:launched_at",
+              "OS-SRV-USG:terminated_at", "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state",
+              "OS-EXT-STS:power_state", "os-extended-volumes:volumes_attached",
+              "security_groups", "host_status", "key_name")
+
+
+def before_275(body: Mapping[str, Any]) -> dict[str, Any]:
+    """An update or rebuild answer as Nova gives it before 2.75: without the
+    extended attributes, addresses with version and address only."""
+    out = {k: v for k, v in body.items()
+           if k not in BEFORE_275 and not k.startswith("OS-EXT-SRV-ATTR:")}
+    out["addresses"] = {label: [{"version": a["version"], "addr": a["addr"]} for a in found]
+                        for label, found in (body.get("addresses") or {}).items()}
     return out

@@ -11,7 +11,7 @@ from typing import Any
 from nubo.compute import states
 from nubo.compute.api import paging, server_create, server_views
 from nubo.compute.api import validation as v
-from nubo.compute.service import hosts, instances, quotas, server_list, servers
+from nubo.compute.service import hosts, instances, networking, quotas, server_list, servers
 from nubo.compute.service import server_groups as groups
 from nubo.core.api.responses import JSONResponse
 from nubo.core.api.routing import ApiRequest, Reply, Router
@@ -62,6 +62,10 @@ async def create_server(req: ApiRequest) -> Reply:
     req.authorize("os_compute_api:servers:create", {"project_id": req.ctx.project_id,
                                                     "user_id": req.ctx.user_id})
     build = server_create.parse(req, body["server"], hints)
+    target = {"project_id": req.ctx.project_id, "user_id": req.ctx.user_id}
+    if isinstance(build.networks, list):
+        req.authorize("os_compute_api:servers:create:attach_network", target)
+    build.attach_external = req.allowed("network:attach_external_network", target)
     assert req.ctx.project_id
     async with req.rt.db.read() as conn:
         limits = await quotas.project_limits(conn, req.rt, req.ctx.project_id)
@@ -216,8 +220,9 @@ async def list_servers_detail(req: ApiRequest) -> Reply:
     admin = req.allowed("os_compute_api:os-extended-server-attributes",
                         {"project_id": req.ctx.project_id})
     statuses = await _host_statuses(req, found)
-    body = [server_views.full(req, s, admin=admin, host_status=statuses.get(s["uuid"]))
-            for s in found]
+    sgs = await networking.security_groups_of(req.rt, [s["uuid"] for s in found])
+    body = [server_views.full(req, s, admin=admin, host_status=statuses.get(s["uuid"]),
+                              security_groups=sgs.get(s["uuid"])) for s in found]
     return {"servers": body, **_links(req, found)}
 
 
@@ -250,9 +255,11 @@ async def show_server(req: ApiRequest) -> Reply:
     if req.at_least("2.71"):
         group = await groups.group_of_instance(req.rt, server["uuid"])
         group_ids = [group] if group else []
+    sgs = await networking.security_groups_of(req.rt, [server["uuid"]])
     return {"server": server_views.full(req, server, admin=admin,
                                         host_status=statuses.get(server["uuid"]),
-                                        groups=group_ids)}
+                                        groups=group_ids,
+                                        security_groups=sgs.get(server["uuid"]))}
 
 
 # ------------------------------------------------------------ update/delete
@@ -291,12 +298,21 @@ async def update_server(req: ApiRequest) -> Reply:
     if req.at_least("2.71"):
         group = await groups.group_of_instance(req.rt, server["uuid"])
         group_ids = [group] if group else []
-    return {"server": server_views.full(req, updated, admin=admin, groups=group_ids)}
+    sgs = await networking.security_groups_of(req.rt, [server["uuid"]])
+    body = server_views.full(req, updated, admin=admin, groups=group_ids,
+                             security_groups=sgs.get(server["uuid"]))
+    return {"server": body if req.at_least("2.75") else server_views.before_275(body)}
 
 
 @router.delete("/v2.1/servers/{server_id}", status=204, target=TARGET)
 async def delete_server(req: ApiRequest) -> Reply:
+    from nubo.compute.service import soft_delete
+
     server = await load(req, "os_compute_api:servers:delete")
+    if soft_delete.enabled(req.rt) and await soft_delete.soft_delete(
+            req.rt, req.ctx, server["uuid"], project_id=server["project_id"],
+            request_id=req.request_id):
+        return None
     await servers.delete_server(req.rt, req.ctx, server["uuid"],
                                 project_id=server["project_id"], request_id=req.request_id)
     return None

@@ -47,3 +47,14 @@ async def show_version(req: ApiRequest) -> Reply:
 @router.get("/v2.1/", public=True)
 async def show_version_slash(req: ApiRequest) -> Reply:
     return {"version": _version(req, "v2.1")}
+
+
+@router.get("/v2.0", public=True)
+async def show_legacy_version(req: ApiRequest) -> Reply:
+    """The v2.0 document the version list links to (Tempest follows every link)."""
+    return {"version": _version(req, "v2.0")}
+
+
+@router.get("/v2.0/", public=True)
+async def show_legacy_version_slash(req: ApiRequest) -> Reply:
+    return {"version": _version(req, "v2.0")}

@@ -73,6 +73,20 @@ async def get_aggregate(rt: Runtime, aggregate_id: int | str) -> Aggregate:
         return await _get(conn, aggregate_id)
 
 
+CACHE_IMAGES_OP = "cache_images"
+
+
+async def cache_images(rt: Runtime, aggregate_id: int | str, image_ids: list[str]) -> None:
+    """2.81: ask each host of the aggregate to fetch the images into its image cache
+    (its agent does it in the background; a driver without a cache ignores it)."""
+    from nubo.compute.service.servers import agent_topic
+
+    async with rt.db.transaction() as tx:
+        agg = await _get(tx.conn, aggregate_id)
+        for host in sorted(agg.hosts):
+            tx.publish(agent_topic(host, CACHE_IMAGES_OP), {"image_ids": list(image_ids)})
+
+
 async def _check_name(conn: AsyncConnection, name: str, own_id: int | None = None) -> None:
     row = (await conn.execute(select(A.c.id).where(A.c.name == name))).first()
     if row is not None and row.id != own_id:

@@ -53,13 +53,16 @@ async def evacuate(rt: Runtime, ctx: RequestContext, uuid: str, *, host: str | N
         await resize.abandon(rt, server, migration, {}, e.message)
         raise
     async with rt.db.transaction() as tx:
-        await migrations.set_fields(tx, migration["uuid"], dest_compute=dest.host,
-                                    dest_node=dest.node, dest_host=dest.host,
-                                    status="pre-migrating")
-        await instance_actions.finish_event(tx, uuid, resize.PREP_EVENT)
-        await instance_actions.start_event(tx, uuid, EVENT, host=dest.host)
-        tx.publish(agent_topic(dest.host, "evacuate_spawn"),
-                   {"instance_uuid": uuid, "migration_uuid": migration["uuid"]})
+        wanted = await migrations.advance(tx, migration["uuid"], migration["status"],
+                                          dest_compute=dest.host, dest_node=dest.node,
+                                          dest_host=dest.host, status="pre-migrating")
+        if wanted:
+            await instance_actions.finish_event(tx, uuid, resize.PREP_EVENT)
+            await instance_actions.start_event(tx, uuid, EVENT, host=dest.host)
+            tx.publish(agent_topic(dest.host, "evacuate_spawn"),
+                       {"instance_uuid": uuid, "migration_uuid": migration["uuid"]})
+    if not wanted:
+        await resize.drop_claims(rt, uuid, migration["uuid"])
 
 
 async def evacuated(rt: Runtime, uuid: str, migration_uuid: str, *, power_state: int,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute.tables import (
     instance_faults,
+    instance_info_caches,
     instance_metadata,
     instance_system_metadata,
     instance_tags,
@@ -45,7 +46,8 @@ async def get(conn: Conn, uuid: str, *, project_id: str | None = None,
 
 
 async def attach(conn: Conn, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Rows as dicts with ``metadata``, ``system_metadata``, ``tags`` and ``fault``."""
+    """Rows as dicts with ``metadata``, ``system_metadata``, ``tags``, ``fault`` and
+    ``network_info`` (the cached network info: a list of VIFs)."""
     found = [dict(r) for r in rows]
     if not found:
         return found
@@ -54,6 +56,7 @@ async def attach(conn: Conn, rows: Sequence[Any]) -> list[dict[str, Any]]:
     sysmeta: dict[str, dict[str, str]] = {u: {} for u in uuids}
     tags: dict[str, list[str]] = {u: [] for u in uuids}
     faults: dict[str, dict[str, Any]] = {}
+    networks: dict[str, list[dict[str, Any]]] = {}
     for chunk in _chunks(uuids, 500):
         for m in (await conn.execute(select(instance_metadata).where(
                 instance_metadata.c.instance_uuid.in_(chunk)))).mappings():
@@ -68,11 +71,16 @@ async def attach(conn: Conn, rows: Sequence[Any]) -> list[dict[str, Any]]:
                 instance_faults.c.instance_uuid.in_(chunk)).order_by(
                 instance_faults.c.id))).mappings():
             faults[f["instance_uuid"]] = dict(f)
+        for uuid, info in await conn.execute(select(
+                instance_info_caches.c.instance_uuid, instance_info_caches.c.network_info)
+                .where(instance_info_caches.c.instance_uuid.in_(chunk))):
+            networks[uuid] = list(info or [])
     for r in found:
         r["metadata"] = meta[r["uuid"]]
         r["system_metadata"] = sysmeta[r["uuid"]]
         r["tags"] = sorted(tags[r["uuid"]])
         r["fault"] = faults.get(r["uuid"])
+        r["network_info"] = networks.get(r["uuid"], [])
     return found
 
 

@@ -20,7 +20,7 @@ from nubo.compute.scheduler import NoValidHost
 from nubo.compute.service import instance_actions, instances, migrations, resize
 from nubo.compute.service.actions import check_up, claim_task, load_for, need_host
 from nubo.compute.service.servers import agent_topic
-from nubo.compute.states import TaskState
+from nubo.compute.states import PowerState, TaskState, VmState
 from nubo.compute.tables import request_specs
 from nubo.core.auth.context import RequestContext
 from nubo.core.errors import BadRequest, NotFound
@@ -56,13 +56,16 @@ async def live_migrate(rt: Runtime, ctx: RequestContext, uuid: str, *, host: str
             raise
         return
     async with rt.db.transaction() as tx:
-        await migrations.set_fields(tx, migration["uuid"], dest_compute=dest.host,
-                                    dest_node=dest.node, dest_host=dest.host,
-                                    status="running")
-        await instance_actions.finish_event(tx, uuid, CONDUCTOR_EVENT)
-        await instance_actions.start_event(tx, uuid, EVENT, host=server["host"])
-        tx.publish(agent_topic(server["host"], "live_migration"),
-                   {"instance_uuid": uuid, "migration_uuid": migration["uuid"]})
+        wanted = await migrations.advance(tx, migration["uuid"], migration["status"],
+                                          dest_compute=dest.host, dest_node=dest.node,
+                                          dest_host=dest.host, status="running")
+        if wanted:
+            await instance_actions.finish_event(tx, uuid, CONDUCTOR_EVENT)
+            await instance_actions.start_event(tx, uuid, EVENT, host=server["host"])
+            tx.publish(agent_topic(server["host"], "live_migration"),
+                       {"instance_uuid": uuid, "migration_uuid": migration["uuid"]})
+    if not wanted:
+        await resize.drop_claims(rt, uuid, migration["uuid"])
 
 
 async def sent(rt: Runtime, uuid: str, migration_uuid: str,
@@ -109,8 +112,26 @@ async def failed(rt: Runtime, uuid: str, migration_uuid: str, *, reason: str) ->
             await instances.set_fields(tx, uuid, task_state=None)
         await instance_actions.finish_event(tx, uuid, EVENT, host=m["source_compute"],
                                             result="Error", details=reason)
-    if await clients.allocations_of(rt, migration_uuid):
-        await clients.move_allocations(rt, migration_uuid, uuid)
+    await resize.give_back(rt, server, migration_uuid)
+
+
+async def lost(rt: Runtime, uuid: str, migration_uuid: str, *, host: str,
+               reason: str) -> None:
+    """The guest is on neither host (it left the source and never reached the
+    destination, across a restart): ERROR with a fault, the source allocation back."""
+    async with rt.db.transaction() as tx:
+        server = await instances.get(tx, uuid, deleted=True)
+        m = await migrations.get(tx, migration_uuid)
+        if m["status"] not in ("running", "post-migrating") or not await migrations.advance(
+                tx, migration_uuid, m["status"], status="error"):
+            return
+        if not server["deleted"]:
+            await instances.set_fields(tx, uuid, vm_state=VmState.ERROR.value,
+                                       task_state=None, power_state=PowerState.NOSTATE)
+            await instances.add_fault(tx, uuid, code=500, message=reason, host=host)
+        await instance_actions.finish_event(tx, uuid, EVENT, host=m["source_compute"],
+                                            result="Error", details=reason)
+    await resize.give_back(rt, server, migration_uuid)
 
 
 # ------------------------------------------------------ force_complete / abort
@@ -170,8 +191,7 @@ async def aborted(rt: Runtime, uuid: str, migration_uuid: str) -> None:
             await instances.set_fields(tx, uuid, task_state=None)
         await instance_actions.finish_event(tx, uuid, EVENT, host=m["source_compute"],
                                             result="Error", details="aborted")
-    if await clients.allocations_of(rt, migration_uuid):
-        await clients.move_allocations(rt, migration_uuid, uuid)
+    await resize.give_back(rt, server, migration_uuid)
 
 
 async def status_of(rt: Runtime, migration_uuid: str) -> str:

@@ -49,6 +49,15 @@ async def set_fields(tx: Tx, migration_uuid: str, **fields: Any) -> None:
                      .values(**fields, updated_at=utcnow()))
 
 
+async def advance(tx: Tx, migration_uuid: str, expected: str, **fields: Any) -> bool:
+    """Set fields if the status is still ``expected`` (compare-and-set); False when
+    it changed meanwhile (the server was deleted: its moves ended in ``error``)."""
+    result = await tx.execute(update(migrations).where(
+        migrations.c.uuid == migration_uuid, migrations.c.status == expected)
+        .values(**fields, updated_at=utcnow()))
+    return bool(result.rowcount == 1)
+
+
 async def get(conn: Conn, migration_uuid: str) -> dict[str, Any]:
     row = (await conn.execute(select(migrations).where(
         migrations.c.uuid == migration_uuid))).mappings().first()

@@ -88,15 +88,33 @@ async def begin_move(rt: Runtime, ctx: RequestContext, uuid: str, *,
     except NoValidHost as e:
         await abandon(rt, server, migration, up, e.message)
         raise
+    if not await _send_to_source(rt, server, migration, dest):
+        await drop_claims(rt, uuid, migration["uuid"])
+
+
+async def _send_to_source(rt: Runtime, server: Mapping[str, Any],
+                          migration: Mapping[str, Any], dest: HostState) -> bool:
+    """The destination is claimed: the source agent starts; False when the server
+    was deleted meanwhile."""
+    uuid = server["uuid"]
     async with rt.db.transaction() as tx:
-        await migrations.set_fields(tx, migration["uuid"], dest_compute=dest.host,
-                                    dest_node=dest.node, dest_host=dest.host,
-                                    status="migrating")
+        if not await migrations.advance(tx, migration["uuid"], migration["status"],
+                                        dest_compute=dest.host, dest_node=dest.node,
+                                        dest_host=dest.host, status="migrating"):
+            return False
         await instances.set_fields(tx, uuid, task_state=TaskState.RESIZE_MIGRATING.value)
         await instance_actions.finish_event(tx, uuid, PREP_EVENT)
         await instance_actions.start_event(tx, uuid, RESIZE_EVENT, host=server["host"])
         tx.publish(agent_topic(server["host"], "resize_instance"),
                    {"instance_uuid": uuid, "migration_uuid": migration["uuid"]})
+    return True
+
+
+async def drop_claims(rt: Runtime, uuid: str, migration_uuid: str) -> None:
+    """The server was deleted while its destination was being chosen: neither the
+    destination claim nor the migration's source allocation is wanted."""
+    for consumer in (uuid, migration_uuid):
+        await clients.delete_allocations(rt, consumer)
 
 
 async def choose_and_claim(rt: Runtime, server: Mapping[str, Any],
@@ -132,15 +150,21 @@ async def choose_and_claim(rt: Runtime, server: Mapping[str, Any],
 
 async def abandon(rt: Runtime, server: Mapping[str, Any], migration: Mapping[str, Any],
                   up: Mapping[str, int], reason: str, *, event: str = PREP_EVENT) -> None:
-    """A move found no destination: the server is as it was, the migration failed."""
+    """A move found no destination: the server is as it was, the migration failed
+    (if the server was deleted meanwhile, its delete ended the move: only claims
+    made since are left to drop)."""
     async with rt.db.transaction() as tx:
-        await instances.set_fields(tx, server["uuid"], task_state=None)
-        await migrations.set_fields(tx, migration["uuid"], status="error")
-        if up:
-            await quotas.release(tx, rt, project_id=server["project_id"],
-                                 user_id=server["user_id"], deltas=up)
-        await instance_actions.finish_event(tx, server["uuid"], event, result="Error",
-                                            details=reason)
+        ended = await migrations.advance(tx, migration["uuid"], migration["status"],
+                                         status="error")
+        if ended:
+            await instances.set_fields(tx, server["uuid"], task_state=None)
+            if up:
+                await quotas.release(tx, rt, project_id=server["project_id"],
+                                     user_id=server["user_id"], deltas=up)
+            await instance_actions.finish_event(tx, server["uuid"], event, result="Error",
+                                                details=reason)
+    if not ended:
+        await drop_claims(rt, server["uuid"], migration["uuid"])
 
 
 # --------------------------------------------------- what the agents report
@@ -280,8 +304,16 @@ async def reverted(rt: Runtime, uuid: str, migration_uuid: str, *, power_state: 
         await instance_actions.finish_event(tx, uuid, FINISH_REVERT_EVENT,
                                             host=m["source_compute"])
         notifications.emit(tx, "compute.instance.resize.revert.end", server)
-    if await clients.allocations_of(rt, migration_uuid):
-        await clients.move_allocations(rt, migration_uuid, uuid)
+    await give_back(rt, server, migration_uuid)
+
+
+async def give_back(rt: Runtime, server: Mapping[str, Any], migration_uuid: str) -> None:
+    """The source allocation a migration held returns to the server, or to nobody
+    when the server was deleted meanwhile."""
+    if server["deleted"]:
+        await clients.delete_allocations(rt, migration_uuid)
+    elif await clients.allocations_of(rt, migration_uuid):
+        await clients.move_allocations(rt, migration_uuid, server["uuid"])
 
 
 def stopped_power(server: Mapping[str, Any]) -> int:

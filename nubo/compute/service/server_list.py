@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from nubo.compute import network_info
 from nubo.compute.service import instances as records
-from nubo.compute.states import api_status
+from nubo.compute.states import VmState, api_status
 from nubo.compute.tables import instances
 from nubo.core.errors import BadRequest
 from nubo.core.runtime import Runtime
@@ -101,10 +102,12 @@ def _narrowed(q: ServerQuery) -> Any:
     if q.changes_before is not None:
         query = query.where(instances.c.updated_at <= q.changes_before)
     if not q.deleted and q.changes_since is None and q.changes_before is None:
-        query = query.where(instances.c.deleted.is_(False))
+        # as Nova, a plain list leaves soft-deleted servers out too
+        query = query.where(instances.c.deleted.is_(False),
+                            instances.c.vm_state != VmState.SOFT_DELETED.value)
     elif q.deleted:
         query = query.where(or_(instances.c.deleted.is_(True),
-                                instances.c.vm_state == "soft-delete"))
+                                instances.c.vm_state == VmState.SOFT_DELETED.value))
     return query
 
 
@@ -195,8 +198,8 @@ def _matches(s: Mapping[str, Any], q: ServerQuery) -> bool:
 
 
 def _addresses(server: Mapping[str, Any], version: int) -> list[str]:
-    """The server's addresses of one IP version (none until networking exists)."""
-    found = server.get("addresses") or {}
+    """The server's fixed and floating addresses of one IP version."""
+    found = network_info.addresses(server.get("network_info") or [])
     return [a["addr"] for net in found.values() for a in net if a.get("version") == version]
 
 

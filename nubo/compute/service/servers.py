@@ -15,8 +15,16 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from nubo.compute import clients, notifications
-from nubo.compute.service import flavors, hosts, instance_actions, instances, keypairs, quotas
+from nubo.compute import clients, network_client, notifications
+from nubo.compute.service import (
+    flavors,
+    hosts,
+    instance_actions,
+    instances,
+    keypairs,
+    network_requests,
+    quotas,
+)
 from nubo.compute.service import server_groups as groups
 from nubo.compute.states import TaskState, VmState, check_allowed
 from nubo.compute.tables import instance_system_metadata, request_specs
@@ -24,7 +32,7 @@ from nubo.compute.tables import instances as instances_t
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
-from nubo.core.errors import BadRequest, Conflict, NotFound
+from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from nubo.core.runtime import Runtime
 
 BUILD_TOPIC = "compute.instance.build"
@@ -59,6 +67,8 @@ class BuildRequest:
     security_groups: list[str] = field(default_factory=lambda: ["default"])
     disk_config: str = "MANUAL"
     trusted_certs: list[str] | None = None
+    # whether the caller may put servers on external networks it does not share
+    attach_external: bool = False
 
 
 @dataclass
@@ -153,12 +163,12 @@ async def create_servers(rt: Runtime, ctx: RequestContext, req: BuildRequest, *,
     if req.availability_zone:
         await check_availability_zone(rt, req.availability_zone)
     await _check_destination(rt, req)
+    count = await _check_networks(rt, ctx, req)
     await quotas.ensure_usage_rows(rt, ctx.project_id, ctx.user_id)
     admin_pass = req.admin_pass
     if admin_pass is None and rt.settings.compute.enable_instance_password:
         admin_pass = secrets.token_urlsafe(9)
     reservation_id = f"r-{secrets.token_hex(4)}"
-    count = req.max_count
     while True:
         try:
             async with rt.db.transaction() as tx:
@@ -177,6 +187,19 @@ async def create_servers(rt: Runtime, ctx: RequestContext, req: BuildRequest, *,
     async with rt.db.read() as conn:
         servers = [await instances.get(conn, m["uuid"]) for m in made]
     return Built(servers, reservation_id, admin_pass)
+
+
+async def _check_networks(rt: Runtime, ctx: RequestContext, req: BuildRequest) -> int:
+    """Resolve and check the requested networks and security groups (``req`` then
+    holds what the build allocates); how many servers the port quota allows."""
+    resolved = await network_requests.resolve(rt, ctx, req.networks,
+                                              max_count=req.max_count,
+                                              external_allowed=req.attach_external)
+    if resolved.max_count < req.min_count:
+        raise Forbidden("Maximum number of ports exceeded")
+    req.networks = resolved.networks
+    await network_requests.security_group_ids(rt, ctx, req.security_groups)
+    return resolved.max_count
 
 
 def _fewer(e: quotas.OverQuota, flavor: dict[str, Any], count: int, minimum: int) -> int:
@@ -199,7 +222,8 @@ async def _write_instance(tx: Tx, rt: Runtime, ctx: RequestContext, req: BuildRe
     extra = {"networks": req.networks, "block_devices": req.block_devices,
              "security_groups": req.security_groups, "disk_config": req.disk_config,
              "trusted_certs": req.trusted_certs,
-             "requested_availability_zone": req.availability_zone}
+             "requested_availability_zone": req.availability_zone,
+             "context": network_client.context_record(ctx)}
     row = {
         "uuid": uuid, "project_id": ctx.project_id, "user_id": ctx.user_id,
         "display_name": name, "display_description": req.description, "hostname": hostname,

@@ -1,9 +1,11 @@
 """shelve, shelveOffload and unshelve.
 
 shelve snapshots the server into an image (``<name>-shelved``), powers it off and
-leaves it SHELVED on its host; with ``[compute] shelved_offload_time = 0`` (Nova's
-default) it is offloaded at once: the host forgets it and its placement
-allocation is dropped (SHELVED_OFFLOADED; the quota stays held, as in Nova).
+leaves it SHELVED on its host. It is offloaded (the host forgets it and its
+placement allocation is dropped: SHELVED_OFFLOADED; the quota stays held, as in
+Nova) at once with ``[compute] shelved_offload_time = 0`` (Nova's default), by the
+periodic task (``offload_shelved``) once it has been shelved longer than a positive
+time, and only by shelveOffload with -1.
 unshelve powers a SHELVED server on again, or schedules a SHELVED_OFFLOADED one
 afresh (2.77: into another availability zone), claims the host in placement and
 spawns it there; the shelved image is deleted once the server runs.
@@ -11,6 +13,7 @@ spawns it there; the shelved image is deleted once the server runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -20,12 +23,13 @@ from sqlalchemy import delete, select
 from nubo.compute import clients, notifications, snapshot
 from nubo.compute.scheduler import NoValidHost, select_destinations
 from nubo.compute.scheduler.model import HostState, resources_of
-from nubo.compute.service import instance_actions, instances
+from nubo.compute.service import hosts, instance_actions, instances
 from nubo.compute.service.actions import check_up, claim_task, load_for, need_host
 from nubo.compute.service.servers import agent_topic, check_availability_zone
 from nubo.compute.service.snapshots import context_from, context_payload, image_body
 from nubo.compute.states import PowerState, TaskState, VmState
 from nubo.compute.tables import instance_system_metadata, request_specs
+from nubo.compute.tables import instances as instances_t
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import utcnow
 from nubo.core.errors import Conflict, NuboError
@@ -48,15 +52,17 @@ async def shelve(rt: Runtime, ctx: RequestContext, uuid: str, *, request_id: str
             server = await load_for(tx, ctx, uuid, "shelve")
             host = need_host(server)
             await check_up(rt, host)
-            await claim_task(tx, server, TaskState.SHELVING)
+            payload = {"instance_uuid": uuid, "image_id": image["id"],
+                       "context": context_payload(ctx)}
+            # kept with the server, so that a restart can take the shelve up again
+            await claim_task(tx, server, TaskState.SHELVING,
+                             extra={**(server.get("extra") or {}), "shelve": payload})
             await instance_actions.start_action(tx, uuid, "shelve", request_id=request_id,
                                                 user_id=ctx.user_id,
                                                 project_id=ctx.project_id)
             await instance_actions.start_event(tx, uuid, SHELVE_EVENT, host=host)
             notifications.emit(tx, "compute.instance.shelve.start", server)
-            tx.publish(agent_topic(host, "shelve"), {
-                "instance_uuid": uuid, "image_id": image["id"],
-                "context": context_payload(ctx)})
+            tx.publish(agent_topic(host, "shelve"), payload)
     except NuboError:
         await clients.delete_image(rt, ctx, image["id"])
         raise
@@ -115,6 +121,37 @@ async def shelve_offload(rt: Runtime, ctx: RequestContext, uuid: str, *,
         tx.publish(agent_topic(host, "shelve_offload"), {"instance_uuid": uuid})
 
 
+async def shelved_too_long(rt: Runtime, now: dt.datetime) -> list[str]:
+    """SHELVED servers with no task whose ``shelved_at`` is more than
+    ``[compute] shelved_offload_time`` seconds before ``now``."""
+    cutoff = now - dt.timedelta(seconds=rt.settings.compute.shelved_offload_time)
+    t, meta = instances_t, instance_system_metadata
+    async with rt.db.read() as conn:
+        rows = await conn.execute(select(t.c.uuid, meta.c.value).join(
+            meta, meta.c.instance_uuid == t.c.uuid).where(
+            t.c.deleted.is_(False), t.c.vm_state == VmState.SHELVED.value,
+            t.c.task_state.is_(None), meta.c.key == "shelved_at"))
+        return [str(uuid) for uuid, shelved_at in rows
+                if dt.datetime.fromisoformat(shelved_at) <= cutoff]
+
+
+async def offload_shelved(rt: Runtime, uuid: str) -> bool:
+    """The periodic offload of one server (as shelveOffload, under its shelve
+    action); False when it changed meanwhile or its host is down."""
+    async with rt.db.transaction() as tx:
+        server = await instances.get(tx, uuid, extras=False)
+        host = server["host"]
+        service = await hosts.get_service(rt, host, conn=tx.conn) if host else None
+        if (server["vm_state"] != VmState.SHELVED.value or server["task_state"]
+                or service is None or not hosts.is_up(rt, service)):
+            return False
+        await claim_task(tx, server, TaskState.SHELVING_OFFLOADING)
+        await instance_actions.start_event(tx, uuid, OFFLOAD_EVENT, host=host,
+                                           action="shelve")
+        tx.publish(agent_topic(host, "shelve_offload"), {"instance_uuid": uuid})
+    return True
+
+
 async def offloaded(rt: Runtime, uuid: str, *, host: str) -> None:
     """The host forgot the guest: no host, no allocation."""
     async with rt.db.transaction() as tx:
@@ -142,7 +179,8 @@ async def unshelve(rt: Runtime, ctx: RequestContext, uuid: str, *, request_id: s
         if availability_zone is not None and not offloaded_now:
             raise Conflict("The availability_zone parameter can only be used to unshelve "
                            "a server in SHELVED_OFFLOADED state.")
-        await claim_task(tx, server, TaskState.UNSHELVING)
+        await claim_task(tx, server, TaskState.UNSHELVING, extra={
+            **(server.get("extra") or {}), "unshelve": {"context": context_payload(ctx)}})
         await instance_actions.start_action(tx, uuid, "unshelve", request_id=request_id,
                                             user_id=ctx.user_id, project_id=ctx.project_id)
         notifications.emit(tx, "compute.instance.unshelve.start", server)

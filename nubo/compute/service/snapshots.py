@@ -49,15 +49,16 @@ def image_body(server: Mapping[str, Any], name: str, metadata: Mapping[str, str]
                  if k.startswith("image_") and k[len("image_"):] not in NOT_INHERITED}
     flavor = server.get("flavor") or {}
     body: dict[str, Any] = {
-        **inherited, **metadata, "name": name, "container_format": "bare",
-        # the fake driver's snapshot is raw bytes; a libvirt driver will say qcow2
+        **inherited, "instance_uuid": server["uuid"], "user_id": server["user_id"],
+        "image_type": kind,
+        **({"base_image_ref": server["image_ref"]} if server.get("image_ref") else {}),
+        # as Nova, the caller's metadata wins over the properties above
+        **metadata, "name": name, "container_format": "bare",
+        # raw until the driver's data comes (upload_data sets its format: qcow2 for libvirt)
         "disk_format": "raw", "visibility": "private",
         "min_ram": int(sysmeta.get("image_min_ram") or 0),
         "min_disk": max(int(flavor.get("disk") or 0), int(sysmeta.get("image_min_disk") or 0)),
-        "instance_uuid": server["uuid"], "user_id": server["user_id"], "image_type": kind,
     }
-    if server.get("image_ref"):
-        body["base_image_ref"] = server["image_ref"]
     if backup_type is not None:
         body["backup_type"] = backup_type
     return body
@@ -113,15 +114,15 @@ async def set_uploading(rt: Runtime, uuid: str, kind: str) -> bool:
         return True
 
 
-async def upload(rt: Runtime, payload: Mapping[str, Any], data: bytes) -> None:
-    async def chunks() -> AsyncIterator[bytes]:
-        for start in range(0, len(data), 65536):
-            yield data[start:start + 65536]
-        if not data:
-            yield b""
-
-    await clients.upload_image(rt, context_from(payload["context"]), str(payload["image_id"]),
-                               chunks())
+async def upload_data(rt: Runtime, payload: Mapping[str, Any], disk_format: str,
+                      chunks: AsyncIterator[bytes]) -> None:
+    """Stream a driver's snapshot into the image made for it, first giving the image
+    the snapshot's disk format (as Nova's libvirt driver does; the image is still
+    queued, so it may change)."""
+    ctx, image_id = context_from(payload["context"]), str(payload["image_id"])
+    if disk_format != "raw":
+        await clients.set_disk_format(rt, ctx, image_id, disk_format)
+    await clients.upload_image(rt, ctx, image_id, chunks)
 
 
 async def finish(rt: Runtime, uuid: str, payload: Mapping[str, Any], *, host: str,

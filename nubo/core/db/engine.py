@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,11 @@ class Tx:
     """An open transaction: the connection plus the messages to send on commit."""
 
     conn: AsyncConnection
+    # the database the transaction runs on (for work that must happen apart from it)
+    db: Database | None = None
     messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # awaited last, just before commit: a row they lock stays locked only for the commit
+    before_commit: list[Callable[[Tx], Awaitable[None]]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def publish(self, topic: str, payload: Mapping[str, Any]) -> None:
@@ -87,6 +91,7 @@ class Database:
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
             self._write_lock = None
+        self._apart: AsyncEngine | None = None
         self.outbox_writer: OutboxWriter | None = None
         self.on_commit: Callable[[], None] | None = None
 
@@ -96,8 +101,10 @@ class Database:
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
             async with self.engine.begin() as conn:
-                tx = Tx(conn)
+                tx = Tx(conn, db=self)
                 yield tx
+                for step in tx.before_commit:
+                    await step(tx)
                 if tx.messages and self.outbox_writer is not None:
                     await self.outbox_writer(tx)
         for hook in tx.after_commit:
@@ -111,8 +118,20 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    def apart(self) -> AsyncEngine:
+        """An engine on the same database without a pool, for a short statement that
+        must commit on its own while the caller holds one of the pool's connections
+        (a second pooled connection could be waited for forever)."""
+        if self._apart is None:
+            from sqlalchemy.pool import NullPool
+
+            self._apart = create_async_engine(self.url, poolclass=NullPool)
+        return self._apart
+
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._apart is not None:
+            await self._apart.dispose()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -23,7 +23,7 @@ from nubo.core.db.engine import Database
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SERVICES_WITH_SCHEMA = ("core", "identity", "placement", "image", "compute")
+SERVICES_WITH_SCHEMA = ("core", "identity", "placement", "image", "compute", "network")
 HERE = Path(__file__).parent
 
 

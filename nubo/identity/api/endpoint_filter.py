@@ -4,7 +4,7 @@ endpoint-group associations of projects."""
 from __future__ import annotations
 
 from nubo.core.api.routing import ApiRequest, Reply, Router
-from nubo.identity.api import links
+from nubo.identity.api import crud, links
 from nubo.identity.service import endpoint_filter as ef
 
 router = Router()
@@ -17,41 +17,10 @@ PROJECT_ENDPOINT = "service/identity/project_endpoint"
 # ---------------------------------------------------------------- endpoint groups
 
 
-@router.post(f"{EP}/endpoint_groups", status=201, target=ENDPOINT_GROUP)
-async def create_endpoint_group(req: ApiRequest) -> Reply:
-    body = await req.json_object("endpoint_group")
-    req.authorize("identity:create_endpoint_group")
-    group = await ef.create_endpoint_group(req.rt, body)
-    return {"endpoint_group": links.entity(req, GROUP_PATH, group)}
-
-
-@router.get(f"{EP}/endpoint_groups")
-async def list_endpoint_groups(req: ApiRequest) -> Reply:
-    req.authorize("identity:list_endpoint_groups")
-    found = await ef.list_endpoint_groups(req.rt, links.filters(req))
-    return links.collection(req, "endpoint_groups", GROUP_PATH, found)
-
-
-@router.get(f"{EP}/endpoint_groups/{{group_id}}")
-async def get_endpoint_group(req: ApiRequest) -> Reply:
-    req.authorize("identity:get_endpoint_group")
-    group = await ef.get_endpoint_group(req.rt, req.params["group_id"])
-    return {"endpoint_group": links.entity(req, GROUP_PATH, group)}
-
-
-@router.patch(f"{EP}/endpoint_groups/{{group_id}}", target=ENDPOINT_GROUP)
-async def update_endpoint_group(req: ApiRequest) -> Reply:
-    body = await req.json_object("endpoint_group")
-    req.authorize("identity:update_endpoint_group")
-    group = await ef.update_endpoint_group(req.rt, req.params["group_id"], body)
-    return {"endpoint_group": links.entity(req, GROUP_PATH, group)}
-
-
-@router.delete(f"{EP}/endpoint_groups/{{group_id}}", status=204, target=ENDPOINT_GROUP)
-async def delete_endpoint_group(req: ApiRequest) -> Reply:
-    req.authorize("identity:delete_endpoint_group")
-    await ef.delete_endpoint_group(req.rt, req.params["group_id"])
-    return None
+crud.register(router, crud.Collection(
+    "endpoint_group", "endpoint_groups", GROUP_PATH, ENDPOINT_GROUP,
+    create=ef.create_endpoint_group, list=ef.list_endpoint_groups, get=ef.get_endpoint_group,
+    update=ef.update_endpoint_group, delete=ef.delete_endpoint_group, id_param="group_id"))
 
 
 @router.get(f"{EP}/endpoint_groups/{{group_id}}/endpoints")
@@ -74,30 +43,21 @@ def _association(req: ApiRequest) -> dict[str, object]:
             "links": {"self": f"{links.base(req)}/{GROUP_PATH}/{gid}/projects/{pid}"}}
 
 
-@router.put(f"{EP}/endpoint_groups/{{group_id}}/projects/{{project_id}}", status=204,
-            target=ENDPOINT_GROUP)
-async def add_endpoint_group_to_project(req: ApiRequest) -> Reply:
-    req.authorize("identity:add_endpoint_group_to_project")
-    await ef.add_endpoint_group_to_project(req.rt, req.params["group_id"],
-                                           req.params["project_id"])
-    return None
+GROUP_PROJECT = f"{EP}/endpoint_groups/{{group_id}}/projects/{{project_id}}"
+router.put(GROUP_PROJECT, status=204, target=ENDPOINT_GROUP)(crud.call(
+    "identity:add_endpoint_group_to_project", ef.add_endpoint_group_to_project,
+    "group_id", "project_id"))
+router.delete(GROUP_PROJECT, status=204, target=ENDPOINT_GROUP)(crud.call(
+    "identity:remove_endpoint_group_from_project", ef.remove_endpoint_group_from_project,
+    "group_id", "project_id"))
 
 
-@router.get(f"{EP}/endpoint_groups/{{group_id}}/projects/{{project_id}}")
+@router.get(GROUP_PROJECT)
 async def get_endpoint_group_in_project(req: ApiRequest) -> Reply:
     req.authorize("identity:get_endpoint_group_in_project")
     await ef.get_endpoint_group_in_project(req.rt, req.params["group_id"],
                                            req.params["project_id"])
     return {"project_endpoint_group": _association(req)}
-
-
-@router.delete(f"{EP}/endpoint_groups/{{group_id}}/projects/{{project_id}}", status=204,
-               target=ENDPOINT_GROUP)
-async def remove_endpoint_group_from_project(req: ApiRequest) -> Reply:
-    req.authorize("identity:remove_endpoint_group_from_project")
-    await ef.remove_endpoint_group_from_project(req.rt, req.params["group_id"],
-                                                req.params["project_id"])
-    return None
 
 
 @router.get(f"{EP}/projects/{{project_id}}/endpoint_groups")
@@ -110,34 +70,16 @@ async def list_endpoint_groups_for_project(req: ApiRequest) -> Reply:
 # ---------------------------------------------------------------- project endpoints
 
 
-@router.put(f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}", status=204,
-            target=PROJECT_ENDPOINT)
-async def add_endpoint_to_project(req: ApiRequest) -> Reply:
-    req.authorize("identity:add_endpoint_to_project")
-    await ef.add_endpoint_to_project(req.rt, req.params["project_id"], req.params["endpoint_id"])
-    return None
-
-
-@router.get(f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}", status=204)
-async def check_endpoint_in_project(req: ApiRequest) -> Reply:
-    req.authorize("identity:check_endpoint_in_project")
-    await ef.check_endpoint_in_project(req.rt, req.params["project_id"],
-                                       req.params["endpoint_id"])
-    return None
-
-
-@router.head(f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}", status=204)
-async def check_endpoint_in_project_head(req: ApiRequest) -> Reply:
-    return await check_endpoint_in_project(req)
-
-
-@router.delete(f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}", status=204,
-               target=PROJECT_ENDPOINT)
-async def remove_endpoint_from_project(req: ApiRequest) -> Reply:
-    req.authorize("identity:remove_endpoint_from_project")
-    await ef.remove_endpoint_from_project(req.rt, req.params["project_id"],
-                                          req.params["endpoint_id"])
-    return None
+PROJECT_ENDPOINT_PATH = f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}"
+_CHECK_ENDPOINT = crud.call("identity:check_endpoint_in_project", ef.check_endpoint_in_project,
+                            "project_id", "endpoint_id")
+router.put(PROJECT_ENDPOINT_PATH, status=204, target=PROJECT_ENDPOINT)(crud.call(
+    "identity:add_endpoint_to_project", ef.add_endpoint_to_project, "project_id", "endpoint_id"))
+router.get(PROJECT_ENDPOINT_PATH, status=204)(_CHECK_ENDPOINT)
+router.head(PROJECT_ENDPOINT_PATH, status=204)(_CHECK_ENDPOINT)
+router.delete(PROJECT_ENDPOINT_PATH, status=204, target=PROJECT_ENDPOINT)(crud.call(
+    "identity:remove_endpoint_from_project", ef.remove_endpoint_from_project,
+    "project_id", "endpoint_id"))
 
 
 @router.get(f"{EP}/projects/{{project_id}}/endpoints")

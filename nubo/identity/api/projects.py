@@ -82,6 +82,8 @@ async def list_projects(req: ApiRequest) -> Reply:
         f["domain_id"] = req.ctx.domain_id
     req.authorize("identity:list_projects", {"target": {"domain_id": f.get("domain_id")},
                                              "domain_id": f.get("domain_id")})
+    # Keystone lists projects acting as domains only when is_domain asks for them
+    f.setdefault("is_domain", "false")
     found = await resource.list_projects(req.rt, f)
     return links.collection(req, "projects", "projects", found)
 

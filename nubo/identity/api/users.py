@@ -99,7 +99,7 @@ async def list_groups_for_user(req: ApiRequest) -> Reply:
 async def list_user_projects(req: ApiRequest) -> Reply:
     await _user(req, "identity:list_user_projects")
     async with req.rt.db.read() as conn:
-        ids = await assignments.project_ids_for_user(conn, req.params["user_id"])
+        ids = await assignments.project_ids_for_user(conn, req.params["user_id"], rt=req.rt)
     projects = [await resource.get_project(req.rt, pid) for pid in ids]
     f = links.filters(req)
     if "enabled" in f:

@@ -34,7 +34,9 @@ class IdentityBackend(Protocol):
     SQL ``user`` and ``group`` tables (public ids included) plus ``local_id``."""
 
     domain_id: str
+    map_ids: bool
 
+    def close(self) -> None: ...
     async def get_user(self, local_id: str) -> Row | None: ...
     async def find_user(self, name: str) -> Row | None: ...
     async def list_users(self, filters: Mapping[str, str]) -> list[Row]: ...
@@ -66,9 +68,18 @@ def for_domain(rt: Runtime, domain_id: str | None) -> IdentityBackend | None:
     if domain_id not in built or built[domain_id][0] != table:
         from nubo.identity.backends.ldap import LdapIdentity, LdapOptions
 
+        if domain_id in built:
+            built[domain_id][1].close()
         built[domain_id] = (dict(table), LdapIdentity(
-            domain_id, LdapOptions.from_table(domain_id, table)))
+            domain_id, LdapOptions.from_table(domain_id, table),
+            map_ids=not _keeps_directory_ids(rt, domain_id)))
     return built[domain_id][1]
+
+
+def _keeps_directory_ids(rt: Runtime, domain_id: str) -> bool:
+    """Keystone's backward-compatible ids: an LDAP default domain's users and groups
+    keep their directory ids as public ids."""
+    return domain_id == resource.DEFAULT_DOMAIN and rt.settings.identity.backward_compatible_ids
 
 
 def configured(rt: Runtime) -> bool:
@@ -93,10 +104,23 @@ async def _owner(rt: Runtime, conn: Any, public_id: str, kind: str
     if not configured(rt):
         return None
     found = await mapping.resolve(conn, public_id)
-    if found is None or found[2] != kind:
+    if found is None:
+        return await _unrecorded(rt, public_id, kind)
+    if found[2] != kind:
         return None
     backend = for_domain(rt, found[0])
     return (backend, found[1]) if backend is not None else None
+
+
+async def _unrecorded(rt: Runtime, public_id: str, kind: str
+                      ) -> tuple[IdentityBackend, str] | None:
+    """An id not seen before may still be a directory id of an LDAP default domain
+    that keeps them (Keystone finds those without a mapping too)."""
+    backend = for_domain(rt, resource.DEFAULT_DOMAIN)
+    if backend is None or backend.map_ids:
+        return None
+    get = backend.get_user if kind == USER else backend.get_group
+    return (backend, public_id) if await get(public_id) is not None else None
 
 
 async def refuse_write(rt: Runtime, conn: Any, public_id: str, kind: str) -> None:
@@ -118,9 +142,9 @@ async def group_row(rt: Runtime, conn: Any, group_id: str) -> Row | None:
 
 async def remember(rt: Runtime, rows: Iterable[Row], kind: str) -> None:
     """Record the public ids of rows read from a directory, so they resolve later."""
-    by_domain: dict[str, list[tuple[str, str]]] = {}
+    by_domain: dict[str, list[tuple[str, str, str]]] = {}
     for r in rows:
-        by_domain.setdefault(r["domain_id"], []).append((r["local_id"], kind))
+        by_domain.setdefault(r["domain_id"], []).append((r["id"], r["local_id"], kind))
     if not by_domain:
         return
     async with rt.db.transaction() as tx:
@@ -198,7 +222,9 @@ async def authenticate(rt: Runtime, ref: Any, password: str) -> Row | None:
         backend, user = owner[0], await owner[0].get_user(owner[1])
     else:
         found = await _by_name(rt, ref)
-        if found is None:
+        if found is None or found[1] is None:
+            # not in the directory: SQL decides (users an LDAP domain had in SQL
+            # before, such as the bootstrap's admin in an LDAP default domain)
             return None
         backend, user = found
     if user is None:

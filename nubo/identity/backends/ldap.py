@@ -3,8 +3,9 @@ directory, read-only, as Keystone's ``ldap`` identity driver does.
 
 Options carry Keystone's ``[ldap]`` names and defaults (inetOrgPerson users,
 groupOfNames groups). Passwords are checked by a simple bind as the user's DN.
-Every blocking ldap3 call runs in a thread; ldap3's exceptions become
-``nubo.core.errors`` here and go no further.
+Every blocking ldap3 call runs in a thread, on a pooled connection
+(``ldap_pool``); ldap3's exceptions become ``nubo.core.errors`` here and go no
+further.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ssl
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import safe_dn
 
 from nubo.core.errors import ConfigError, ServiceUnavailable, Unauthorized
+from nubo.identity.backends.ldap_pool import ConnectionPool, PoolOptions
 from nubo.identity.backends.mapping import GROUP, USER, public_id
 
 T = TypeVar("T")
@@ -65,6 +66,17 @@ class LdapOptions:
     group_member_attribute: str = "member"
     group_desc_attribute: str = "description"
     group_members_are_ids: bool = False
+    # connection pools (``ldap_pool``); pool_connection_timeout is accepted for
+    # compatibility: connection_timeout applies to every connection
+    use_pool: bool = True
+    pool_size: int = 10
+    pool_retry_max: int = 3
+    pool_retry_delay: float = 0.1
+    pool_connection_timeout: int = -1
+    pool_connection_lifetime: int = 600
+    use_auth_pool: bool = True
+    auth_pool_size: int = 100
+    auth_pool_connection_lifetime: int = 60
 
     @classmethod
     def from_table(cls, domain_id: str, table: Mapping[str, Any]) -> LdapOptions:
@@ -80,7 +92,18 @@ class LdapOptions:
         opts = cls(**values)
         if opts.query_scope not in ("one", "sub"):
             raise ConfigError(f"LDAP option query_scope for domain {domain_id} must be one or sub")
+        if min(opts.pool_size, opts.auth_pool_size) < 1 or opts.pool_retry_max < 0:
+            raise ConfigError(f"LDAP pool sizes for domain {domain_id} must be at least 1 "
+                              "and pool_retry_max at least 0")
         return opts
+
+    def pools(self) -> tuple[PoolOptions, PoolOptions]:
+        """The searches' pool and the password checks' pool."""
+        searches = PoolOptions(self.use_pool, self.pool_size, self.pool_connection_lifetime,
+                               self.pool_retry_max, self.pool_retry_delay)
+        return searches, dataclasses.replace(
+            searches, enabled=self.use_auth_pool, size=self.auth_pool_size,
+            lifetime=self.auth_pool_connection_lifetime)
 
     @property
     def users_dn(self) -> str:
@@ -102,6 +125,12 @@ def _typed(raw: Any, kind: type, key: str) -> Any:
             return raw
         if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
             return int(raw)
+    elif kind is float:
+        if isinstance(raw, (int, float, str)) and not isinstance(raw, bool):
+            try:
+                return float(raw)
+            except ValueError:
+                pass
     elif isinstance(raw, (str, int)) and not isinstance(raw, bool):
         return str(raw)
     raise ConfigError(f"LDAP option {key}: {raw!r} is not a valid {kind.__name__}")
@@ -142,9 +171,11 @@ Entry = tuple[str, dict[str, Any]]  # (dn, attributes with lower-cased names)
 class LdapIdentity:
     """Users and groups of one domain, read from one directory."""
 
-    def __init__(self, domain_id: str, options: LdapOptions) -> None:
+    def __init__(self, domain_id: str, options: LdapOptions, *, map_ids: bool = True) -> None:
         self.domain_id = domain_id
         self.opts = options
+        # False: public ids are the directory's own (Keystone's backward-compatible ids)
+        self.map_ids = map_ids
         urls = [u.strip() for u in options.url.split(",") if u.strip()]
         tls = None
         if options.use_tls or any(u.startswith("ldaps://") for u in urls):
@@ -157,8 +188,19 @@ class LdapIdentity:
         # several urls: tried in order, one round (Keystone's comma-separated url)
         self._servers: ldap3.Server | ldap3.ServerPool = servers[0] if len(servers) == 1 else (
             ldap3.ServerPool(servers, ldap3.FIRST, active=1, exhaust=False))
+        searches, binds = options.pools()
+        self._search_pool = ConnectionPool(self._service_connection, searches)
+        self._auth_pool = ConnectionPool(self._unbound_connection, binds)
+
+    def close(self) -> None:
+        """Close the pooled connections (the domain's options changed or it is gone)."""
+        self._search_pool.close()
+        self._auth_pool.close()
 
     # ------------------------------------------------------------ rows
+
+    def public(self, local_id: str, kind: str) -> str:
+        return public_id(self.domain_id, local_id, kind) if self.map_ids else local_id
 
     def user_row(self, entry: Entry) -> dict[str, Any]:
         """A user as a row shaped like the SQL ``user`` table, plus its DN and local id."""
@@ -172,7 +214,7 @@ class LdapIdentity:
         default_project = (_first(attrs, o.user_default_project_id_attribute)
                            if o.user_default_project_id_attribute else None)
         return {
-            "id": public_id(self.domain_id, local, USER), "domain_id": self.domain_id,
+            "id": self.public(local, USER), "domain_id": self.domain_id,
             "name": _first(attrs, o.user_name_attribute) or local, "enabled": self._enabled(attrs),
             "default_project_id": default_project,
             "description": _first(attrs, o.user_description_attribute), "options": {},
@@ -196,7 +238,7 @@ class LdapIdentity:
         o = self.opts
         local = _first(attrs, o.group_id_attribute) or dn
         return {
-            "id": public_id(self.domain_id, local, GROUP), "domain_id": self.domain_id,
+            "id": self.public(local, GROUP), "domain_id": self.domain_id,
             "name": _first(attrs, o.group_name_attribute) or local,
             "description": _first(attrs, o.group_desc_attribute) or "", "extra": {},
             "local_id": local, "dn": dn, "members": _all(attrs, o.group_member_attribute),
@@ -295,21 +337,28 @@ class LdapIdentity:
         return ServiceUnavailable(f"The LDAP server of domain {self.domain_id} cannot be used: "
                                   f"{type(e).__name__}: {e}")
 
-    @contextmanager
-    def _connection(self, user: str | None, password: str | None) -> Iterator[ldap3.Connection]:
-        bind = ldap3.AUTO_BIND_TLS_BEFORE_BIND if self.opts.use_tls else ldap3.AUTO_BIND_NO_TLS
+    def _new_connection(self, **kwargs: Any) -> ldap3.Connection:
         timeout = self.opts.connection_timeout if self.opts.connection_timeout > 0 else None
-        conn = ldap3.Connection(self._servers, user=user or None, password=password or None,
-                                auto_bind=bind, read_only=True, raise_exceptions=True,
-                                receive_timeout=timeout)
-        try:
-            yield conn
-        finally:
-            conn.unbind()
+        return ldap3.Connection(self._servers, read_only=True, raise_exceptions=True,
+                                receive_timeout=timeout, **kwargs)
+
+    def _service_connection(self) -> ldap3.Connection:
+        """Bound as the service account (or anonymously), for searches."""
+        o = self.opts
+        bind = ldap3.AUTO_BIND_TLS_BEFORE_BIND if o.use_tls else ldap3.AUTO_BIND_NO_TLS
+        return self._new_connection(user=o.user or None, password=o.password or None,
+                                    auto_bind=bind)
+
+    def _unbound_connection(self) -> ldap3.Connection:
+        """Open (with StartTLS when asked) and not bound: each use binds as a user."""
+        conn = self._new_connection(auto_bind=ldap3.AUTO_BIND_NONE)
+        conn.open()
+        if self.opts.use_tls:
+            conn.start_tls()
+        return conn
 
     def _bind_as(self, dn: str, password: str) -> None:
-        with self._connection(dn, password):
-            pass
+        self._auth_pool.run(lambda conn: conn.rebind(user=dn, password=password))
 
     def _search_sync(self, base: str, ldap_filter: str, attrs: list[str]) -> list[Entry]:
         o = self.opts
@@ -317,17 +366,19 @@ class LdapIdentity:
         deref = {"never": ldap3.DEREF_NEVER, "searching": ldap3.DEREF_SEARCH,
                  "always": ldap3.DEREF_ALWAYS, "finding": ldap3.DEREF_BASE}.get(
                      o.alias_dereferencing, ldap3.DEREF_NEVER)
-        with self._connection(o.user, o.password) as conn:
-            try:
-                if o.page_size > 0:
-                    response = list(conn.extend.standard.paged_search(
-                        base, ldap_filter, scope, deref, attributes=attrs,
-                        paged_size=o.page_size, generator=True))
-                else:
-                    conn.search(base, ldap_filter, scope, deref, attributes=attrs)
-                    response = conn.response or []
-            except lex.LDAPNoSuchObjectResult:
-                return []
+
+        def search(conn: ldap3.Connection) -> list[Any]:
+            if o.page_size > 0:
+                return list(conn.extend.standard.paged_search(
+                    base, ldap_filter, scope, deref, attributes=attrs,
+                    paged_size=o.page_size, generator=True))
+            conn.search(base, ldap_filter, scope, deref, attributes=attrs)
+            return list(conn.response or [])
+
+        try:
+            response = self._search_pool.run(search)
+        except lex.LDAPNoSuchObjectResult:
+            return []
         return [(r["dn"], {k.lower(): v for k, v in r["attributes"].items()})
                 for r in response if r.get("type") == "searchResEntry"]
 

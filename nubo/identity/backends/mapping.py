@@ -1,6 +1,8 @@
 """Public ids for users and groups that live outside SQL, as Keystone's
 ``id_mapping``: a stable sha256 of (domain, local id, entity type), recorded so
-that a public id resolves back to its domain and local id."""
+that a public id resolves back to its domain and local id. Ids an LDAP default
+domain keeps unhashed (Keystone's backward-compatible ids) are recorded too, as
+their own public ids."""
 
 from __future__ import annotations
 
@@ -35,9 +37,9 @@ async def resolve(conn: Any, public: str) -> tuple[str, str, str] | None:
     return (row.domain_id, row.local_id, row.entity_type) if row else None
 
 
-async def record(tx: Tx, domain_id: str, entities: Iterable[tuple[str, str]]) -> None:
-    """Remember (local id, entity type) pairs of one domain; known ones are skipped."""
-    wanted = {public_id(domain_id, local, kind): (local, kind) for local, kind in entities}
+async def record(tx: Tx, domain_id: str, entities: Iterable[tuple[str, str, str]]) -> None:
+    """Remember (public id, local id, entity type) of one domain; known ones are skipped."""
+    wanted = {public: (local, kind) for public, local, kind in entities}
     if not wanted:
         return
     m = t.id_mapping.c

@@ -140,20 +140,20 @@ async def grant_target(rt: Runtime, actor_kind: str, actor_id: str, target_kind:
     return out
 
 
-async def user_group_ids(conn: Any, user_id: str, rt: Runtime | None = None) -> list[str]:
-    """The user's groups: SQL membership, plus its directory groups when ``rt`` is
-    given and the user lives in an LDAP domain."""
+async def user_group_ids(conn: Any, user_id: str, rt: Runtime) -> list[str]:
+    """The user's groups: SQL membership, plus its directory groups when the user
+    lives in an LDAP domain."""
     rows = await conn.execute(select(t.user_group_membership.c.group_id).where(
         t.user_group_membership.c.user_id == user_id))
     ids = [r.group_id for r in rows]
-    if rt is not None and backends.configured(rt):
+    if backends.configured(rt):
         external = await backends.groups_for_user(rt, conn, user_id)
         ids.extend(g["id"] for g in external or ())
     return ids
 
 
 async def direct_role_ids(conn: Any, user_id: str, target_kind: str, target_id: str,
-                          *, rt: Runtime | None = None) -> set[str]:
+                          *, rt: Runtime) -> set[str]:
     """Roles held on a target by a user directly, through groups, and by
     inheritance from the target's ancestors."""
     actors = [user_id, *await user_group_ids(conn, user_id, rt)]
@@ -175,7 +175,7 @@ async def direct_role_ids(conn: Any, user_id: str, target_kind: str, target_id: 
 
 
 async def effective_roles(conn: Any, user_id: str, target_kind: str, target_id: str,
-                          *, rt: Runtime | None = None) -> list[dict[str, str]]:
+                          *, rt: Runtime) -> list[dict[str, str]]:
     """The global roles a token scoped to the target carries (implied roles included)."""
     direct = await direct_role_ids(conn, user_id, target_kind, target_id, rt=rt)
     expanded = await roles.expand(conn, direct)
@@ -183,8 +183,7 @@ async def effective_roles(conn: Any, user_id: str, target_kind: str, target_id: 
                                                                      key=lambda kv: kv[1][0])]
 
 
-async def project_ids_for_user(conn: Any, user_id: str, *, rt: Runtime | None = None
-                               ) -> list[str]:
+async def project_ids_for_user(conn: Any, user_id: str, *, rt: Runtime) -> list[str]:
     """Projects the user can scope to (``GET /v3/auth/projects``)."""
     actors = [user_id, *await user_group_ids(conn, user_id, rt)]
     a = t.assignment.c
@@ -205,8 +204,7 @@ async def project_ids_for_user(conn: Any, user_id: str, *, rt: Runtime | None = 
     return sorted(out)
 
 
-async def domain_ids_for_user(conn: Any, user_id: str, *, rt: Runtime | None = None
-                              ) -> list[str]:
+async def domain_ids_for_user(conn: Any, user_id: str, *, rt: Runtime) -> list[str]:
     actors = [user_id, *await user_group_ids(conn, user_id, rt)]
     a = t.assignment.c
     rows = await conn.execute(select(a.target_id).where(
@@ -214,7 +212,7 @@ async def domain_ids_for_user(conn: Any, user_id: str, *, rt: Runtime | None = N
     return sorted({r.target_id for r in rows})
 
 
-async def has_system_roles(conn: Any, user_id: str, *, rt: Runtime | None = None) -> bool:
+async def has_system_roles(conn: Any, user_id: str, *, rt: Runtime) -> bool:
     return bool(await direct_role_ids(conn, user_id, "system", SYSTEM, rt=rt))
 
 
@@ -264,7 +262,7 @@ async def list_role_assignments(rt: Runtime, query: Mapping[str, str]) -> list[A
         rows = [r._mapping for r in await conn.execute(select(t.assignment))]
         raw = [_from_row(r) for r in rows]
         if f.get("effective"):
-            raw = await _effective(conn, raw)
+            raw = await _effective(rt, conn, raw)
         targets = await _target_filter(conn, f)
         out = [a for a in raw if _matches(a, f, targets)]
     return out
@@ -306,13 +304,13 @@ def _matches(a: Assignment, f: Mapping[str, Any], targets: set[str] | None) -> b
     return not (inherited_to is not None and not a.inherited)
 
 
-async def _effective(conn: Any, raw: list[Assignment]) -> list[Assignment]:
-    """Groups expanded to members, inheritance expanded to projects, implied roles
-    added, domain-specific roles dropped: what tokens really carry."""
+async def _effective(rt: Runtime, conn: Any, raw: list[Assignment]) -> list[Assignment]:
+    """Groups expanded to members (a directory group's from the directory),
+    inheritance expanded to projects, implied roles added, domain-specific roles
+    dropped: what tokens really carry."""
     out: list[Assignment] = []
     for a in raw:
-        members = [a.actor_id] if a.actor_kind == "user" else await groups.member_ids(
-            conn, a.actor_id)
+        members = [a.actor_id] if a.actor_kind == "user" else await _members(rt, conn, a.actor_id)
         for user_id in members:
             via = a.actor_id if a.actor_kind == "group" else None
             for target_kind, target_id in await _expand_targets(conn, a):
@@ -327,6 +325,14 @@ async def _effective(conn: Any, raw: list[Assignment]) -> list[Assignment]:
                 a.actor_kind, a.actor_id, a.target_kind, a.target_id, rid, False, a.via_group,
                 a.role_id if rid != a.role_id else None, a.source_target))
     return list(dict.fromkeys(with_implied))
+
+
+async def _members(rt: Runtime, conn: Any, group_id: str) -> list[str]:
+    ids = await groups.member_ids(conn, group_id)
+    if backends.configured(rt):
+        external = await backends.users_in_group(rt, conn, group_id, {})
+        ids.extend(u["id"] for u in external or ())
+    return ids
 
 
 async def _expand_targets(conn: Any, a: Assignment) -> list[tuple[str, str]]:

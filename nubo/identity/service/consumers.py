@@ -54,9 +54,12 @@ async def get_consumer(rt: Runtime, consumer_id: str) -> dict[str, Any]:
         return _render(await _row(conn, consumer_id))
 
 
-async def list_consumers(rt: Runtime) -> list[dict[str, Any]]:
+async def list_consumers(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    q = select(C).order_by(C.c.id)
+    if "description" in filters:
+        q = q.where(C.c.description == filters["description"])
     async with rt.db.read() as conn:
-        return [_render(r._mapping) for r in await conn.execute(select(C).order_by(C.c.id))]
+        return [_render(r._mapping) for r in await conn.execute(q)]
 
 
 async def update_consumer(rt: Runtime, consumer_id: str, body: Mapping[str, Any]

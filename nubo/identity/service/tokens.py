@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -91,7 +92,11 @@ class TokenState:
 
     formatter: TokenFormatter
     revocations: revoke.RevocationIndex
-    cache: dict[str, TokenData] = field(default_factory=dict)
+    # token -> (what it grants, until when (monotonic) that may be trusted: cache_time)
+    cache: dict[str, tuple[TokenData, float]] = field(default_factory=dict)
+    # the keys the cached tokens were decrypted with: after a rotation each token is
+    # decrypted again, so one whose key was dropped is refused
+    keys: tuple[bytes, ...] = ()
     # what a (user, scope, app credential) is granted, which scopes a user may request,
     # and users' password expiry: the same data the per-token cache holds, shared by
     # every token with that key, so issuing a token costs (almost) no queries. Cleared
@@ -148,16 +153,23 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 async def validate(rt: Runtime, token: str, *, allow_expired: bool = False) -> TokenData:
     """The token's data, or InvalidToken (expired, revoked, or no longer grantable)."""
+    await revoke.catch_up(rt)
     state = state_of(rt)
-    data = state.cache.get(token)
-    if data is None:
+    keys = state.formatter.keys()
+    if keys is not state.keys:
+        state.cache.clear()
+        state.keys = keys
+    hit = state.cache.get(token)
+    if hit is None or time.monotonic() >= hit[1]:
         payload = _decrypt(rt, state, token, allow_expired)
         data = await _load(rt, token, payload)
         if len(state.cache) >= MAX_CACHE:
             state.cache.clear()
-        state.cache[token] = data
-    elif not allow_expired and _now() >= data.payload.expires_at:
-        raise ExpiredToken()
+        state.cache[token] = (data, time.monotonic() + rt.settings.identity.cache_time)
+    else:
+        data = hit[0]
+        if not allow_expired and _now() >= data.payload.expires_at:
+            raise ExpiredToken()
     if state.revocations.is_revoked(_naive(data.payload.issued_at), data.revocation_ids()):
         raise InvalidToken("The token has been revoked.")
     return data
@@ -214,7 +226,7 @@ async def _load_grant(rt: Runtime, token: str, p: TokenPayload) -> TokenData:
             roles = [r for r in roles if r["id"] in allowed]
         trust = None
         if p.trust_id:
-            trust = await trusts.for_token(conn, p.trust_id)
+            trust = await trusts.for_token(rt, conn, p.trust_id)
             if trust is None:
                 raise InvalidToken("The trust of this token is gone or expired.")
             roles = trust["roles"]

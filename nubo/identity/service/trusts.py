@@ -100,15 +100,16 @@ def _wanted_roles(requested: Any, held: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-async def _delegable(conn: Any, user_id: str, project_id: Any,
+async def _delegable(rt: Runtime, conn: Any, user_id: str, project_id: Any,
                      requested: Any) -> list[str]:
-    """The ids of the requested roles, all held by ``user_id`` on the project."""
+    """The ids of the requested roles, all held by ``user_id`` on the project (through
+    its groups too, directory groups included)."""
     if project_id is None:
         return []
     if await resource.get_row(conn, str(project_id)) is None:
         raise NotFound(f"Could not find project: {project_id}.")
     held = {r["id"]: r for r in await assignments.effective_roles(
-        conn, user_id, "project", str(project_id))}
+        conn, user_id, "project", str(project_id), rt=rt)}
     wanted = _wanted_roles(requested or [], held)
     if not wanted:
         raise ValidationError("A trust on a project needs at least one role.")
@@ -143,10 +144,12 @@ async def create(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any]) -> d
         raise Forbidden("The trustor of a trust must be the user making the request.")
     expires = _parse_expiry(body.get("expires_at"))
     project_id = body.get("project_id")
-    async with rt.db.transaction() as tx:
-        if await users.get_row(tx.conn, body["trustee_user_id"]) is None:
+    # outside the transaction: an LDAP user's groups are read (and recorded) here
+    async with rt.db.read() as conn:
+        if await users.lookup_row(rt, conn, body["trustee_user_id"]) is None:
             raise NotFound(f"Could not find user: {body['trustee_user_id']}.")
-        wanted = await _delegable(tx.conn, ctx.user_id, project_id, body.get("roles"))
+        wanted = await _delegable(rt, conn, ctx.user_id, project_id, body.get("roles"))
+    async with rt.db.transaction() as tx:
         settled = redelegation.settle(redelegation.Wanted(
             project_id=project_id, impersonation=body["impersonation"], expires_at=expires,
             remaining_uses=body.get("remaining_uses"), role_ids=frozenset(wanted),
@@ -263,7 +266,7 @@ async def _original_trustor(conn: Any, row: Mapping[Any, Any]) -> str | None:
     return trustor
 
 
-async def for_token(conn: Any, trust_id: str) -> dict[str, Any] | None:
+async def for_token(rt: Runtime, conn: Any, trust_id: str) -> dict[str, Any] | None:
     """What a token made from this trust carries (None: the trust, or one it was
     redelegated from, is gone or expired): the trust's roles (and those they imply)
     that the original trustor of its chain still holds."""
@@ -277,7 +280,7 @@ async def for_token(conn: Any, trust_id: str) -> dict[str, Any] | None:
     if row["project_id"]:
         delegated = await roles.expand(conn, await _role_ids(conn, trust_id))
         held = await assignments.effective_roles(conn, original, "project",
-                                                 row["project_id"])
+                                                 row["project_id"], rt=rt)
         granted = [r for r in held if r["id"] in delegated]
     return {"id": row["id"], "impersonation": row["impersonation"],
             "trustor_user": {"id": row["trustor_user_id"]},

@@ -13,6 +13,7 @@ import requests
 
 from tests.cloud import Cloud
 from tests.functional.identity.conftest import password_token
+from tests.functional.raw import Verbs
 
 
 def unique(prefix: str = "t") -> str:
@@ -20,7 +21,7 @@ def unique(prefix: str = "t") -> str:
 
 
 @dataclass
-class Nova:
+class Nova(Verbs):
     """Raw HTTP against /compute/v2.1 with one token."""
 
     cloud: Cloud
@@ -35,18 +36,6 @@ class Nova:
             headers["OpenStack-API-Version"] = f"compute {version}"
         return requests.request(method, f"{self.cloud.url}/compute/v2.1{path}", json=body,
                                 params=params, headers=headers, timeout=60)
-
-    def get(self, path: str, **kw: Any) -> requests.Response:
-        return self.call("GET", path, **kw)
-
-    def post(self, path: str, body: Any, **kw: Any) -> requests.Response:
-        return self.call("POST", path, body, **kw)
-
-    def put(self, path: str, body: Any, **kw: Any) -> requests.Response:
-        return self.call("PUT", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> requests.Response:
-        return self.call("DELETE", path, **kw)
 
 
 def fault(resp: requests.Response, status: int, key: str) -> str:

@@ -17,15 +17,9 @@ from openstack import exceptions as sdk_exc
 
 from tests.cloud import Cloud, free_port
 from tests.conftest import test_env as shared_env
-from tests.ldap_server import LdapServer, options
+from tests.ldap_server import LdapServer, options, toml_table
 
 pytestmark = pytest.mark.ldap
-
-
-def toml_table(domain_id: str, table: dict[str, object]) -> str:
-    lines = [f"[identity.domain_ldap.{domain_id}]"]
-    lines += [f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +271,110 @@ def test_ldap_user_application_credentials(corp: dict[str, Any]) -> None:
         alice.identity.create_application_credential(bob.id, name="theirs")
     conn.identity.delete_application_credential(bob.id, cred.id)
     assert list(conn.identity.application_credentials(bob.id)) == []
+
+
+def test_directory_connections_are_reused(corp: dict[str, Any],
+                                          ldap_server: LdapServer) -> None:
+    """Searches and password checks borrow pooled connections (Keystone's use_pool and
+    use_auth_pool, on by default) instead of opening one each."""
+    cloud, admin, domain = corp["cloud"], corp["admin"], corp["domain"]
+
+    def password(user: str, secret: str) -> int:
+        return requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "password": secret, "domain": {"id": domain.id}}}},
+            "scope": "unscoped"}}).status_code
+
+    assert password("bob", "bob-pw-2") == 201  # both pools hold a connection now
+    before = ldap_server.connections_opened()
+    for _ in range(8):
+        assert {u.name for u in admin.identity.users(domain_id=domain.id)} == {
+            "alice", "bob", "carol"}
+        assert password("bob", "bob-pw-2") == 201
+        assert password("bob", "wrong") == 401
+    opened = ldap_server.connections_opened() - before - 1  # less the counter's own query
+    # 8 lists and 16 password checks, each a search and most a bind: with no pool that
+    # is some 40 connections; a pooled connection the server dropped may be replaced
+    assert opened <= 2, opened
+
+
+def test_trusts_count_roles_held_through_a_directory_group(corp: dict[str, Any]) -> None:
+    """An LDAP trustor may delegate a role it holds only through a directory group, to
+    an LDAP trustee, and the trust's tokens carry it."""
+    cloud, admin, domain = corp["cloud"], corp["admin"], corp["domain"]
+    project = admin.identity.create_project(name=f"trust-{uuid.uuid4().hex[:6]}",
+                                            domain_id=domain.id)
+    devs = next(g for g in admin.identity.groups(domain_id=domain.id) if g.name == "developers")
+    admin.identity.assign_project_role_to_group(project, devs, admin.identity.find_role("member"))
+    alice, bob = _user(admin, domain.id, "alice"), _user(admin, domain.id, "bob")
+
+    def token(user: str, secret: str, scope: dict[str, Any]) -> str:
+        return _token(cloud, {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "password": secret, "domain": {"id": domain.id}}}}, "scope": scope})
+
+    alice_token = token("alice", "alice-pw-1", {"project": {"id": project.id}})
+    # her projects include the one she reaches only through the group
+    mine = requests.get(f"{cloud.auth_url}/v3/users/{alice.id}/projects", timeout=30,
+                        headers={"X-Auth-Token": alice_token})
+    assert project.id in {p["id"] for p in mine.json()["projects"]}, mine.text
+    r = requests.post(f"{cloud.auth_url}/v3/OS-TRUST/trusts", timeout=30,
+                      headers={"X-Auth-Token": alice_token}, json={"trust": {
+                          "trustor_user_id": alice.id, "trustee_user_id": bob.id,
+                          "project_id": project.id, "impersonation": False,
+                          "roles": [{"name": "member"}]}})
+    assert r.status_code == 201, r.text
+    trust = r.json()["trust"]
+    assert {x["name"] for x in trust["roles"]} == {"member"}
+    bob_token = token("bob", "bob-pw-2", "unscoped")  # type: ignore[arg-type]
+    scoped = requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+        "identity": {"methods": ["token"], "token": {"id": bob_token}},
+        "scope": {"OS-TRUST:trust": {"id": trust["id"]}}}})
+    assert scoped.status_code == 201, scoped.text
+    body = scoped.json()["token"]
+    assert body["user"]["id"] == bob.id and body["project"]["id"] == project.id
+    assert {x["name"] for x in body["roles"]} >= {"member", "reader"}
+    # a role alice holds neither directly nor through a group is still refused
+    refused = requests.post(f"{cloud.auth_url}/v3/OS-TRUST/trusts", timeout=30,
+                            headers={"X-Auth-Token": alice_token}, json={"trust": {
+                                "trustor_user_id": alice.id, "trustee_user_id": bob.id,
+                                "project_id": project.id, "impersonation": False,
+                                "roles": [{"name": "admin"}]}})
+    assert refused.status_code in (403, 404), refused.text
+
+
+def test_pooled_connections_survive_a_directory_restart(corp: dict[str, Any],
+                                                        ldap_server: LdapServer) -> None:
+    """Connections a restarted server dropped are replaced on the next call: the
+    request that finds them dead succeeds on a fresh one."""
+    cloud, admin, domain = corp["cloud"], corp["admin"], corp["domain"]
+    assert len(list(admin.identity.users(domain_id=domain.id))) == 3
+    ldap_server.restart()
+    assert len(list(admin.identity.users(domain_id=domain.id))) == 3
+    r = requests.post(f"{cloud.auth_url}/v3/auth/tokens", timeout=30, json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "alice", "password": "alice-pw-1", "domain": {"id": domain.id}}}},
+        "scope": "unscoped"}})
+    assert r.status_code == 201, r.text
+
+
+def test_effective_assignments_expand_directory_groups(corp: dict[str, Any]) -> None:
+    """``effective`` lists what tokens carry: a directory group's grant shows for each
+    of its members, named with the group it came through."""
+    cloud, admin, domain = corp["cloud"], corp["admin"], corp["domain"]
+    project = admin.identity.create_project(name=f"eff-{uuid.uuid4().hex[:6]}",
+                                            domain_id=domain.id)
+    ops = next(g for g in admin.identity.groups(domain_id=domain.id) if g.name == "operators")
+    reader = admin.identity.find_role("reader")
+    admin.identity.assign_project_role_to_group(project, ops, reader)
+    bob, alice = _user(admin, domain.id, "bob"), _user(admin, domain.id, "alice")
+    token = _admin_token(cloud, {"system": {"all": True}})
+    r = requests.get(f"{cloud.auth_url}/v3/role_assignments", timeout=30, headers={
+        "X-Auth-Token": token}, params={"scope.project.id": project.id, "effective": "1"})
+    assert r.status_code == 200, r.text
+    got = {(a["user"]["id"], a["role"]["id"], a["links"].get("membership", "").rsplit("/", 3)[-3])
+           for a in r.json()["role_assignments"]}
+    assert got == {(bob.id, reader.id, ops.id)}
+    mine = requests.get(f"{cloud.auth_url}/v3/role_assignments", timeout=30, headers={
+        "X-Auth-Token": token}, params={"user.id": alice.id, "effective": "1",
+                                        "scope.project.id": project.id})
+    assert mine.json()["role_assignments"] == []

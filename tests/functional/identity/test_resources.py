@@ -58,6 +58,12 @@ def test_project_is_domain_shows_as_domain(admin_api: Api) -> None:
     project = r.json()["project"]
     assert project["is_domain"] is True and project["domain_id"] is None
     assert admin_api.call("GET", f"/domains/{project['id']}").status_code == 200
+    # listed as a project only when is_domain asks for it, as in Keystone
+    plain = admin_api.call("GET", "/projects").json()["projects"]
+    assert project["id"] not in {p["id"] for p in plain} and "default" not in {
+        p["id"] for p in plain}
+    domains = admin_api.call("GET", "/projects?is_domain=true").json()["projects"]
+    assert {project["id"], "default"} <= {p["id"] for p in domains}
     admin_api.call("PATCH", f"/domains/{project['id']}", {"domain": {"enabled": False}})
     admin_api.call("DELETE", f"/domains/{project['id']}")
 

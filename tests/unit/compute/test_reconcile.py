@@ -33,3 +33,11 @@ def test_domains_nobody_wants_are_destroyed() -> None:
 def test_active_instances_without_a_domain_are_lost() -> None:
     plan = plan_host([inst("a", "active"), inst("b", "error"), inst("c", "paused")], [])
     assert plan.lost == ["a", "c"]          # ERROR ones need no domain
+
+
+def test_guests_of_moves_under_way_are_kept_and_not_lost() -> None:
+    # "m" moves away from this host (its guest already gone), "n" moves here (the
+    # guest arrived but the server is still recorded on the other host)
+    plan = plan_host([inst("m", "active", "migrating"), inst("x", "active")], ["n"],
+                     moving=["m", "n"])
+    assert plan.lost == ["x"] and plan.destroy_orphans == []

@@ -1,0 +1,2 @@
+"""The network agent of a host: it realises the networking service's desired state
+(bridges, ports, DHCP, routers, firewall rules) through a driver."""
