@@ -76,10 +76,10 @@ async def start(rt: Runtime) -> None:
     from nubo.network.agent.manager import NetworkAgent
 
     if public_network.wanted(rt.settings):      # before the agents that use it
-        from nubo.network.agent.linuxbridge.driver import owner_of
+        from nubo.core.owner import owner_of
 
-        await public_network.ensure_bridge(
-            rt.settings.network, owner_of(rt.settings.state_path / "linuxbridge"))
+        await public_network.ensure_bridge(rt.settings.network,
+                                           owner_of(rt.settings.state_path))
     sender = await notifier.start(rt)
     agents: list[Any] = []
     rt.state[STATE_KEY] = (sender, agents)

@@ -50,7 +50,7 @@ def net_cloud() -> Iterator[Cloud]:
         finally:
             cloud.stop()
             scrub(state)
-            owner = state / "linuxbridge" / "owner"
+            owner = state / "owner"
             if owner.exists():
                 netlab.scrub(owner.read_text().strip())
 

@@ -78,7 +78,7 @@ class Net:
 
     @property
     def owner(self) -> str:
-        return (self.cloud.state_dir / "linuxbridge" / "owner").read_text().strip()
+        return (self.cloud.state_dir / "owner").read_text().strip()
 
 
 KERNEL_PROBES = (
@@ -214,6 +214,6 @@ def net(lab: Lab) -> Iterator[Net]:
             cloud.stop()
             if os.environ.get("NUBO_E2E_KEEP_LOG"):      # where to copy the cloud's log
                 shutil.copy(cloud.state_dir / "test-server.log", os.environ["NUBO_E2E_KEEP_LOG"])
-            owner = cloud.state_dir / "linuxbridge" / "owner"
+            owner = cloud.state_dir / "owner"
             if owner.exists():
                 scrub(owner.read_text().strip())

@@ -70,7 +70,7 @@ def split(lab: Lab) -> Iterator[tuple[Cloud, str, Path]]:
 
 
 def owner(state_dir: Path) -> str:
-    path = state_dir / "linuxbridge" / "owner"
+    path = state_dir / "owner"
     return path.read_text().strip() if path.exists() else "none-made"
 
 

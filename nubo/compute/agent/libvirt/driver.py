@@ -39,6 +39,7 @@ from nubo.compute.agent.libvirt import (
 from nubo.compute.agent.libvirt.connection import Connection
 from nubo.compute.agent.libvirt.image_cache import CachedImage, ImageCache
 from nubo.core.errors import NuboError
+from nubo.core.owner import owner_of
 from nubo.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class LibvirtDriver(ComputeDriver):
             daemons.QEMU_LOG_DIR if daemons.socket_of(self.uri) == daemons.SYSTEM_SOCKET
             else None)
         self._locks: dict[str, asyncio.Lock] = {}
+        # the state directory's tag, on every domain this driver defines
+        self.owner = owner_of(rt.settings.state_path)
 
     # ------------------------------------------------------------- host
 
@@ -138,7 +141,8 @@ class LibvirtDriver(ComputeDriver):
                 if not dom.name().startswith(guest.NAME_PREFIX):
                     continue
                 labels = domain_xml.labels_of(dom.XMLDesc(0))
-                if labels.get("host", self.host) == self.host:
+                # another nubo's guests on this libvirtd are not ours, not orphans
+                if labels.get("owner") == self.owner and labels.get("host") == self.host:
                     out.append(dom.UUIDString())
             return sorted(out)
 
@@ -210,7 +214,7 @@ class LibvirtDriver(ComputeDriver):
         if wants_drive:
             await config_drive.build(instance, self.paths.config_drive(uuid))
         return guest.spec_of(instance, self.paths, virt_type=self.virt_type, host=self.host,
-                             base_of=base_of, config_drive=wants_drive,
+                             owner=self.owner, base_of=base_of, config_drive=wants_drive,
                              disk_cache=self.disk_cache)
 
     async def define(self, spec: guest.GuestSpec, *, start: bool = True) -> None:

@@ -154,7 +154,7 @@ def kernel_boot(instance: Mapping[str, Any], base_of: Mapping[str, Path]
 
 
 def spec_of(instance: Mapping[str, Any], paths: InstancePaths, *, virt_type: str,
-            host: str, base_of: Mapping[str, Path] | None = None,
+            host: str, owner: str, base_of: Mapping[str, Path] | None = None,
             config_drive: bool = False, disk_cache: str = "none") -> GuestSpec:
     """The guest of ``instance`` booting from its own disk (``paths.disk``)."""
     uuid = str(instance["uuid"])
@@ -169,7 +169,7 @@ def spec_of(instance: Mapping[str, Any], paths: InstancePaths, *, virt_type: str
         disks=tuple(disks), console_log=str(paths.console_log(uuid)),
         nics=nics_of(instance.get("network_info") or []),
         kernel_boot=kernel_boot(instance, base_of or {}), disk_cache=disk_cache,
-        labels=_labels(instance, host))
+        labels=_labels(instance, host, owner))
 
 
 def rescue_spec(spec: GuestSpec, rescue_disk: Path, rescue_kernel: KernelBoot | None
@@ -184,9 +184,11 @@ def rescue_spec(spec: GuestSpec, rescue_disk: Path, rescue_kernel: KernelBoot | 
     return dataclasses.replace(spec, disks=(*disks, *cdroms), kernel_boot=rescue_kernel)
 
 
-def _labels(instance: Mapping[str, Any], host: str) -> dict[str, str]:
+def _labels(instance: Mapping[str, Any], host: str, owner: str) -> dict[str, str]:
     flavor = instance.get("flavor") or {}
-    labels = {"host": host, "name": str(instance.get("display_name") or ""),
+    # owner: the tag of the state directory whose agent made the domain (its
+    # list_instances sees only its own; another nubo's guests are not orphans)
+    labels = {"host": host, "owner": owner, "name": str(instance.get("display_name") or ""),
               "flavor": str(flavor.get("name") or ""),
               "project": str(instance.get("project_id") or ""),
               "user": str(instance.get("user_id") or ""),

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from pathlib import Path
 
 from nubo.core.config import NetworkSettings
+from nubo.core.owner import owner_of
 from nubo.network.agent.driver import DriverError, Inventory, NetworkDriver
 from nubo.network.agent.linuxbridge import dnsmasq, firewall, names
 from nubo.network.agent.linuxbridge.devices import DeviceWatch
@@ -32,18 +32,6 @@ from nubo.network.agent.state import Dhcp, Firewall, Network, Port, Router
 
 log = logging.getLogger(__name__)
 TOOLS = ("ip", "bridge", "nft", "sysctl")
-
-
-def owner_of(directory: Path) -> str:
-    """The cloud's tag for the kernel objects it makes: made once per state dir."""
-    path = directory / "owner"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        owner = secrets.token_hex(4)
-        path.write_text(owner + "\n")
-        return owner
 
 
 class LinuxBridgeDriver(NetworkDriver):
@@ -82,7 +70,7 @@ class LinuxBridgeDriver(NetworkDriver):
         if self.sh.netns and not await self.sh.ok("true"):
             raise DriverError(f"host {self.host}: network namespace {self.sh.netns} "
                               "does not exist")
-        self.owner = await asyncio.to_thread(owner_of, self.dir)
+        self.owner = await asyncio.to_thread(owner_of, self.dir.parent)
         self.records = await asyncio.to_thread(Records.load, self.dir / f"{self.host}.json")
         self.local_ip = self.local_ip or await self._route_source()
         self.l2 = L2(self.links, self.records, self.owner, self.local_ip, self.mappings)

@@ -31,7 +31,7 @@ PATHS = guest.InstancePaths(Path("/srv/instances/host1"))
 
 
 def parse(inst: dict[str, Any], **kw: Any) -> ET.Element:
-    spec = guest.spec_of(inst, PATHS, virt_type=kw.pop("virt_type", "qemu"), host="host1",
+    spec = guest.spec_of(inst, PATHS, virt_type=kw.pop("virt_type", "qemu"), host="host1", owner="c0ffee00",
                          **kw)
     return ET.fromstring(domain_xml.render(spec))
 
@@ -118,16 +118,18 @@ def test_kvm_gets_a_host_cpu_model_and_qemu_does_not() -> None:
 
 
 def test_labels_read_back() -> None:
-    xml = domain_xml.render(guest.spec_of(instance(), PATHS, virt_type="qemu", host="h9"))
+    xml = domain_xml.render(guest.spec_of(instance(), PATHS, virt_type="qemu", host="h9",
+                                              owner="c0ffee00"))
     labels = domain_xml.labels_of(xml)
-    assert labels["host"] == "h9"
+    assert labels["host"] == "h9" and labels["owner"] == "c0ffee00"
     assert labels["flavor"] == "m1.nano"
     assert labels["name"] == "web"
     assert domain_xml.labels_of("<domain><name>other</name></domain>") == {}
 
 
 def test_rescue_boots_the_rescue_disk_first() -> None:
-    spec = guest.spec_of(instance(), PATHS, virt_type="qemu", host="h", config_drive=True)
+    spec = guest.spec_of(instance(), PATHS, virt_type="qemu", host="h", owner="o",
+                         config_drive=True)
     rescued = guest.rescue_spec(spec, Path("/r/disk.rescue"), None)
     root = ET.fromstring(domain_xml.render(rescued))
     disks = [(d.find("target").get("dev"), d.find("source").get("file"))  # type: ignore[union-attr]
@@ -138,7 +140,8 @@ def test_rescue_boots_the_rescue_disk_first() -> None:
 
 
 def test_interface_lookup_by_mac_and_bridges() -> None:
-    xml = domain_xml.render(guest.spec_of(instance(), PATHS, virt_type="qemu", host="h"))
+    xml = domain_xml.render(guest.spec_of(instance(), PATHS, virt_type="qemu", host="h",
+                                                     owner="o"))
     assert domain_xml.interface_of(xml, "FA:16:3E:11:22:33") is not None
     assert domain_xml.interface_of(xml, "fa:16:3e:00:00:00") is None
     assert domain_xml.bridges_of(xml) == [f"brq{NET[:11]}"]
@@ -156,7 +159,9 @@ def test_config_drive_wanted() -> None:
 
 def test_the_image_shutdown_timeout_is_kept_with_the_domain() -> None:
     inst = instance(system_metadata={"image_os_shutdown_timeout": "45"})
-    xml = domain_xml.render(guest.spec_of(inst, PATHS, virt_type="qemu", host="h"))
+    xml = domain_xml.render(guest.spec_of(inst, PATHS, virt_type="qemu", host="h",
+                                                     owner="o"))
     assert domain_xml.labels_of(xml)["shutdown_timeout"] == "45"
-    plain = domain_xml.render(guest.spec_of(instance(), PATHS, virt_type="qemu", host="h"))
+    plain = domain_xml.render(guest.spec_of(instance(), PATHS, virt_type="qemu", host="h",
+                                                     owner="o"))
     assert "shutdown_timeout" not in domain_xml.labels_of(plain)
