@@ -3,24 +3,23 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# Debian packages the tests need (OpenLDAP for the LDAP identity back end; qemu-img
-# for image format inspection)
-TEST_APT := slapd ldap-utils qemu-utils
-# the Linux bridge network data plane and its end-to-end tests: dnsmasq (the binary
-# only, no system service), nftables, iptables, ping, socat, busybox's udhcpc
-TEST_APT += iproute2 dnsmasq-base nftables iptables iputils-ping socat busybox-static
-# the guest image (nubo guest-image build: a FAT boot disk with syslinux) and its
-# end-to-end boot test (QEMU, a config drive ISO, ssh into the guest)
-TEST_APT += dosfstools mtools syslinux syslinux-common qemu-system-x86 genisoimage openssh-client
-# the libvirt compute driver and its end-to-end tests: libvirtd (started by the compute
-# agent, no systemd needed) and what libvirt-python builds against (QEMU, qemu-img and
-# genisoimage for config drives are above)
-TEST_APT += libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
-	pkg-config gcc
+# Debian packages of the real data plane (`make up` and `make test`): the Linux bridge
+# network agent (iproute2, dnsmasq's binary only, nftables, iptables), the libvirt
+# compute driver (libvirtd, started by the compute agent, no systemd needed; QEMU;
+# qemu-img; genisoimage for config drives; what libvirt-python builds against) and
+# the guest image nubo builds (a FAT boot disk with syslinux)
+RUN_APT := iproute2 dnsmasq-base nftables iptables qemu-utils qemu-system-x86 genisoimage \
+	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
+	pkg-config gcc dosfstools mtools syslinux syslinux-common openssh-client
+# and what only the tests need: OpenLDAP for the LDAP identity back end; ping, socat
+# and busybox's udhcpc for the data-plane tests
+TEST_APT := $(RUN_APT) slapd ldap-utils iputils-ping socat busybox-static
+# `make up DATA_PLANE=fake` starts without guests (nubo up --data-plane, docs/compute.md)
+DATA_PLANE ?= auto
 # libvirt-python (the [libvirt] extra) builds from source once libvirt-dev is there
 LIBVIRT_STAMP := $(VENV)/.libvirt-installed
 
-.PHONY: up down status test lint unit functional conformance bench-identity bench-compute sys-deps clean
+.PHONY: up down status test lint unit functional conformance bench-identity bench-compute bench-dataplane sys-deps run-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +27,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-## up: install what is needed and start the all-in-one cloud in the background
+## up: install what is needed and start the all-in-one cloud in the background, with
+## real guests and networks when this machine can run them (else fake, saying why)
 up: $(STAMP)
-	$(BIN)/nubo up
+	@if [ "$(DATA_PLANE)" != fake ]; then $(MAKE) --no-print-directory $(LIBVIRT_STAMP) || \
+	  echo "make up: the data plane's packages could not be installed"; fi
+	$(BIN)/nubo up --data-plane $(DATA_PLANE)
 
 down: $(STAMP)
 	$(BIN)/nubo down
@@ -38,15 +40,23 @@ down: $(STAMP)
 status: $(STAMP)
 	$(BIN)/nubo status
 
-sys-deps:
-	@missing=""; for p in $(TEST_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# installs the Debian packages of $(1) that are missing (as root, or through sudo)
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
 
-$(LIBVIRT_STAMP): $(STAMP) pyproject.toml | sys-deps
+sys-deps:
+	$(call apt_install,$(TEST_APT))
+
+run-deps:
+	$(call apt_install,$(RUN_APT))
+
+$(LIBVIRT_STAMP): $(STAMP) pyproject.toml | run-deps
 	$(BIN)/pip install -q -e '.[libvirt]'
 	touch $(LIBVIRT_STAMP)
 
@@ -72,6 +82,10 @@ conformance: $(STAMP)
 ## bench-identity: nubo and the reference Keystone, same client, one run
 bench-identity: $(STAMP)
 	bash bench/identity/run.sh
+
+## bench-dataplane: server create to ssh via floating IP, against bare QEMU (as root)
+bench-dataplane: $(LIBVIRT_STAMP)
+	bash bench/dataplane/run.sh
 
 ## bench-compute: boots, deletes and server lists on 50 fake hosts (bench/compute/README.md)
 bench-compute: $(STAMP)

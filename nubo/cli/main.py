@@ -1,6 +1,7 @@
 """``nubo``: the operator's command.
 
-    nubo up [--foreground]      start the all-in-one cloud (background by default)
+    nubo up [--foreground] [--data-plane auto|real|fake]
+                                start the all-in-one cloud (background by default)
     nubo status                 is it running, and where
     nubo down                   stop it
     nubo db upgrade             bring the database schema up to date
@@ -75,9 +76,17 @@ def _pid(settings: Settings) -> int | None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from nubo.cli import clouds
+    from nubo.cli import clouds, data_plane
 
     settings = _settings(args)
+    mode = args.data_plane or data_plane.recorded(settings)
+    if mode:
+        chosen, why = data_plane.choose(mode)
+        if why:
+            print(f"nubo: fake compute and network drivers: the real data plane {why}")
+        data_plane.apply(settings, chosen)
+        data_plane.record(settings, chosen)  # a later `nubo up` keeps it
+        args.data_plane = chosen            # what a background start passes on
     settings.state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = _secrets(settings, args.admin_password)
     clouds.write_clouds_yaml(settings, data["admin_password"], data["demo_password"])
@@ -126,6 +135,8 @@ def _foreground(settings: Settings, data: dict[str, str]) -> int:
 
 
 def _background(args: argparse.Namespace, settings: Settings) -> int:
+    from nubo.cli import data_plane
+
     log_path = settings.state_path / "nubo.log"
     cmd = [sys.executable, "-m", "nubo.cli.main", "up", "--foreground",
            "--state-dir", str(settings.state_path)]
@@ -135,12 +146,18 @@ def _background(args: argparse.Namespace, settings: Settings) -> int:
         cmd += ["--port", str(args.port)]
     if args.host:
         cmd += ["--host", args.host]
+    if args.data_plane:
+        cmd += ["--data-plane", args.data_plane]
     pid_file = settings.state_path / "nubo.pid"
     pid_file.unlink(missing_ok=True)
     with log_path.open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
-    deadline = time.monotonic() + 60
+    # libvirtd's first probe of QEMU takes about a minute on a fresh host under TCG
+    wait = 300 if data_plane.is_real(settings) else 60
+    if data_plane.is_real(settings):
+        print("starting with the real data plane (libvirt/QEMU guests, Linux bridges)")
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             print(f"nubo failed to start; see {log_path}", file=sys.stderr)
@@ -151,7 +168,7 @@ def _background(args: argparse.Namespace, settings: Settings) -> int:
             _print_next(settings)
             return 0
         time.sleep(0.05)
-    print(f"nubo did not come up within 60 s; see {log_path}", file=sys.stderr)
+    print(f"nubo did not come up within {wait} s; see {log_path}", file=sys.stderr)
     return 1
 
 
@@ -190,6 +207,12 @@ Next:
   openstack --os-cloud nubo token issue
 
 Stop with `nubo down`; logs in {state / 'nubo.log'}, audit trail in {state / 'audit.log'}.""")
+    from nubo.cli import data_plane
+
+    if data_plane.is_real(settings):
+        print("""
+Servers are QEMU guests on Linux bridges; floating IPs come from the network `public`.
+A server you can ssh into: README.md, "A server you can ssh into".""")
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -328,6 +351,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int)
     up.add_argument("--host")
     up.add_argument("--admin-password", help="set (or reset) the admin password")
+    up.add_argument("--data-plane", choices=("auto", "real", "fake"),
+                    help="real: libvirt guests on Linux bridges; fake: no guest runs; "
+                         "auto: real when this machine can (default: the configuration)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop the all-in-one cloud").set_defaults(func=cmd_down)
     sub.add_parser("status", help="is the cloud running").set_defaults(func=cmd_status)

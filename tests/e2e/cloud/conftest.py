@@ -1,0 +1,123 @@
+"""The whole cloud as its users meet it: `nubo up` with the libvirt driver, the
+Linux bridge data plane and its public network, the guest image nubo builds
+registered as the default image.
+
+The public network takes a free 10.250.x.0/24 on a bridge of the lab's (not the
+all-in-one's 172.24.4.0/24 on br-ex), so that a cloud already running on this
+machine is left alone. An "external" namespace on that bridge stands in for a
+machine outside the cloud. Everything is removed at the end, also after a failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cloud import Cloud, free_port
+from tests.conftest import test_env
+from tests.e2e.compute.conftest import _warm_libvirt, libvirt_missing, poll
+from tests.e2e.compute.conftest import scrub as scrub_domains
+from tests.e2e.conftest import root_net_missing
+from tests.e2e.network.conftest import free_prefix, kernel_missing
+from tests.e2e.network.netlab import Guest, Lab, scrub, sh
+
+BOOT = 300.0
+
+
+@dataclass
+class Site:
+    """The cloud, the lab around it and the user's ssh key."""
+
+    cloud: Cloud
+    lab: Lab
+    host: str
+    public_bridge: str
+    key: Path
+    public_key: str
+    known_hosts: Path
+
+    def external(self, what: str) -> Guest:
+        """A namespace on the public bridge at an address of the public network
+        that the admin reserved (a port nothing plugs): a machine outside the cloud."""
+        conn = self.cloud.connect()
+        public = conn.network.find_network("public")
+        port = conn.network.create_port(network_id=public.id, name=f"nb-{what}")
+        guest = self.lab.guest(what, port.to_dict())
+        sh("ip", "link", "set", guest.tap, "master", self.public_bridge, "up")
+        guest.address(port.fixed_ips[0]["ip_address"] + "/24")
+        return guest
+
+    def trust_host_keys(self, conn: Any, server: Any, address: str) -> None:
+        """The host keys the guest printed on its console, as a user checks them,
+        known for ``address``."""
+        text = poll(lambda: "-----END SSH HOST KEY KEYS-----" in (out := str(
+            conn.compute.get_server_console_output(server)["output"])) and out,
+            timeout=BOOT, what=f"{server.name}'s host keys on its console")
+        block = text.split("-----BEGIN SSH HOST KEY KEYS-----")[1].split(
+            "-----END SSH HOST KEY KEYS-----")[0]
+        lines = [f"{address} {f[0]} {f[1]}" for f in (ln.split() for ln in block.splitlines())
+                 if len(f) >= 2 and f[0].startswith(("ssh-", "ecdsa-"))]
+        assert lines, f"no host keys in {block!r}"
+        with self.known_hosts.open("a") as out:
+            out.write("\n".join(lines) + "\n")
+
+    def ssh_argv(self, address: str, *, jump: str | None = None,
+                 connect_timeout: int = 10) -> list[str]:
+        options = ["-i", str(self.key), "-o", "BatchMode=yes",
+                   "-o", f"UserKnownHostsFile={self.known_hosts}",
+                   "-o", "StrictHostKeyChecking=yes",
+                   "-o", f"ConnectTimeout={connect_timeout}"]
+        if jump:
+            # the jump's own options come from the command line too (no config file)
+            options += ["-o", "ProxyCommand=ssh " + " ".join(options) +
+                        f" -W %h:%p root@{jump}"]
+        return ["ssh", *options, f"root@{address}"]
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    from nubo.guest import build
+
+    reason = (libvirt_missing() or
+              root_net_missing("dnsmasq", "nft", "bridge", "ssh", "ssh-keygen", "socat"))
+    if reason:
+        pytest.skip(reason)
+    missing = kernel_missing()
+    if missing:
+        pytest.skip(missing)
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        pytest.skip("needs apt-get and dpkg-deb (the guest is made of Debian packages)")
+    try:
+        build.build(build.default_cache_dir())   # so that nubo up finds it built
+    except build.BuildFailed as e:
+        pytest.skip(f"the guest image cannot be built here: {e.message}")
+    _warm_libvirt()
+    lab = Lab()
+    with tempfile.TemporaryDirectory(prefix="nubo-e2e-cloud-") as tmp:
+        state = Path(tmp) / "state"
+        key = Path(tmp) / "id_ed25519"
+        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nb@e2e", "-f", str(key))
+        env = {**test_env(), "NUBO_COMPUTE__DRIVER": "libvirt",
+               "NUBO_COMPUTE__GUEST_IMAGE": "always",
+               "NUBO_NETWORK__AGENT_DRIVER": "linuxbridge",
+               "NUBO_NETWORK__PUBLIC_BRIDGE": lab.name("pub"),
+               "NUBO_NETWORK__PUBLIC_CIDR": str(free_prefix(range(192, 255)))}
+        cloud = Cloud(state, free_port(), f"sqlite:///{state}/nubo.db", env=env)
+        try:
+            cloud.start()
+            yield Site(cloud, lab, socket.gethostname(), lab.name("pub"), key,
+                       Path(f"{key}.pub").read_text().strip(), Path(tmp) / "known_hosts")
+        finally:
+            cloud.stop()
+            scrub_domains(state)
+            lab.cleanup()
+            owner = state / "owner"
+            if owner.exists():
+                scrub(owner.read_text().strip())
