@@ -93,7 +93,17 @@ def test_leases_carry_address_mtu_routes_and_dns(net: Net) -> None:
         out = stranger.run("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-t", "2", "-T",
                            "1", "-s", str(net.dhcp_script), check=False, timeout=30)
         assert "LEASE" not in out.stdout
-        for p in (port, port2, port3):
+        # an address given back and handed to a new port (another MAC) is leased to
+        # it at once: the old port's lease was released
+        reused = port3.fixed_ips[0]["ip_address"]
+        conn.network.delete_port(port3)
+        port4 = conn.network.create_port(
+            network_id=network.id, binding_host_id=net.host,
+            fixed_ips=[{"subnet_id": subnet.id, "ip_address": reused}])
+        assert port4.mac_address != port3.mac_address
+        guest4 = net.lab.guest("dg5", port4.to_dict())
+        assert lease_fields(guest4.dhcp(net.dhcp_script))["ip"] == reused
+        for p in (port, port2, port4):
             conn.network.delete_port(p)
         conn.network.delete_subnet(subnet)
         wait_for("the DHCP port deleted", lambda: not list(

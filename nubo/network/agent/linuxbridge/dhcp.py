@@ -40,6 +40,13 @@ class MetadataServing(Protocol):
     def serving(self, namespace: str) -> bool: ...
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
 def _write(path: Path, text: str) -> bool:
     """Write ``text`` (atomically) when it differs; whether it did."""
     try:
@@ -138,16 +145,31 @@ class DhcpServers:
         for name, text in (("host", config.hosts), ("opts", config.opts),
                            ("addn_hosts", config.addn_hosts)):
             changed |= await asyncio.to_thread(_write, directory / name, text)
+        leases = directory / "leases"
         pid = running_pid(directory)
         if pid is not None and command_of(pid) == config.argv and not (
                 changed and dnsmasq.TAGGED_HOSTS in config.hosts):
             if changed:
+                for lease in dnsmasq.stale_leases(await asyncio.to_thread(_read, leases), dhcp):
+                    await self._release(namespace, names.dhcp_device(dhcp.port.id), lease)
                 os.kill(pid, signal.SIGHUP)
             return
         if pid is not None:
             await self._kill(pid)
+        # a dnsmasq about to start reads its leases: none of ports that are gone
+        text = await asyncio.to_thread(_read, leases)
+        stale = dnsmasq.stale_leases(text, dhcp)
+        if stale:
+            await asyncio.to_thread(_write, leases, dnsmasq.without(text, stale))
         await self.links.sh.daemon(*config.argv, ns=namespace,
                                    output=directory / "dnsmasq.out")
+
+    async def _release(self, namespace: str, device: str, lease: dnsmasq.Lease) -> None:
+        """Ask the running dnsmasq to drop a lease (a DHCPRELEASE on the client's
+        behalf, by dnsmasq-utils' dhcp_release)."""
+        client = [lease.client_id] if lease.client_id != "*" else []
+        await self.links.sh.run("dhcp_release", device, lease.ip, lease.mac, *client,
+                                ns=namespace, check=False)
 
     async def _kill(self, pid: int) -> None:
         with contextlib.suppress(ProcessLookupError):

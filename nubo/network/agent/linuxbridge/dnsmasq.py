@@ -160,3 +160,42 @@ def render(dhcp: Dhcp, directory: Path, interface: str, options: Options) -> Con
                   hosts="".join(f"{ln}\n" for ln in host_lines(dhcp)),
                   opts="".join(f"{ln}\n" for ln in opts),
                   addn_hosts="".join(f"{ln}\n" for ln in addn_host_lines(dhcp)))
+
+
+@dataclass(frozen=True)
+class Lease:
+    """An IPv4 lease in dnsmasq's lease file."""
+
+    ip: str
+    mac: str
+    client_id: str          # "*" when the client sent none
+
+
+def leases_of(text: str) -> list[Lease]:
+    """The IPv4 leases of a lease file (``expiry mac address name client-id``); the
+    DHCPv6 ones after the ``duid`` line have no MAC and are not read."""
+    out = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[0] == "duid" or ":" in fields[2]:
+            continue
+        out.append(Lease(fields[2], fields[1].lower(), fields[4] if len(fields) > 4 else "*"))
+    return out
+
+
+def stale_leases(text: str, dhcp: Dhcp) -> list[Lease]:
+    """Leases no port holds any more (the port went, or its address or MAC changed).
+    dnsmasq keeps a lease until it expires and will not give its address to another
+    MAC meanwhile, so an address handed to a new port must be released first (as
+    Neutron's DHCP agent does)."""
+    held = {(host.mac_address.lower(), address) for host in dhcp.hosts
+            for address in host.ip_addresses}
+    return [lease for lease in leases_of(text) if (lease.mac, lease.ip) not in held]
+
+
+def without(text: str, leases: list[Lease]) -> str:
+    """The lease file without ``leases`` (for a dnsmasq about to start)."""
+    gone = {(lease.mac, lease.ip) for lease in leases}
+    kept = [line for line in text.splitlines()
+            if not ((f := line.split()) and len(f) >= 3 and (f[1].lower(), f[2]) in gone)]
+    return "".join(line + "\n" for line in kept)

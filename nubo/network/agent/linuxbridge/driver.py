@@ -31,7 +31,7 @@ from nubo.network.agent.linuxbridge.shell import Shell
 from nubo.network.agent.state import Dhcp, Firewall, Network, Port, Router
 
 log = logging.getLogger(__name__)
-TOOLS = ("ip", "bridge", "nft", "sysctl")
+TOOLS = ("ip", "bridge", "nft", "sysctl", "dnsmasq", "dhcp_release")
 
 
 class LinuxBridgeDriver(NetworkDriver):
@@ -66,7 +66,7 @@ class LinuxBridgeDriver(NetworkDriver):
         for tool in TOOLS:
             if not await self.sh.ok("which", tool, ns=None):
                 raise DriverError(f"the linuxbridge driver needs {tool} (apt: iproute2, "
-                                  "nftables, procps)")
+                                  "nftables, procps, dnsmasq-base, dnsmasq-utils)")
         if self.sh.netns and not await self.sh.ok("true"):
             raise DriverError(f"host {self.host}: network namespace {self.sh.netns} "
                               "does not exist")

@@ -100,3 +100,27 @@ def test_ipv6_dhcp_subnets_only_in_dhcpv6_modes() -> None:
     ranges = [a for a in argv if a.startswith("--dhcp-range")]
     assert ranges == ["--dhcp-range=set:subnet-sub-1,10.0.0.0,static,255.255.255.0,86400s",
                       "--dhcp-range=set:subnet-v6s,fd00::,static,64,86400s"]
+
+
+LEASES = """1795341400 fa:16:3e:00:00:05 10.0.0.5 host-10-0-0-5 01:fa:16:3e:00:00:05
+1795341391 FA:16:3E:00:00:09 10.0.0.5 host-10-0-0-5 01:fa:16:3e:00:00:09
+1795341383 fa:16:3e:00:00:07 10.0.0.7 * *
+duid 00:01:00:01:2c:aa:bb:cc:fa:16:3e:00:00:02
+1795341367 1234 fd00::5 host-fd00--5 00:01:00:01:aa
+"""
+
+
+def test_leases_of_ports_that_hold_them_no_more_are_stale() -> None:
+    assert dnsmasq.leases_of(LEASES) == [
+        dnsmasq.Lease("10.0.0.5", "fa:16:3e:00:00:05", "01:fa:16:3e:00:00:05"),
+        dnsmasq.Lease("10.0.0.5", "fa:16:3e:00:00:09", "01:fa:16:3e:00:00:09"),
+        dnsmasq.Lease("10.0.0.7", "fa:16:3e:00:00:07", "*")]
+    # the port holding 10.0.0.5 now is fa:16:3e:00:00:05: the old MAC's lease and
+    # the lease of the port that is gone (10.0.0.7) are stale
+    stale = dnsmasq.stale_leases(LEASES, dhcp())
+    assert [(lease.mac, lease.ip) for lease in stale] == [
+        ("fa:16:3e:00:00:09", "10.0.0.5"), ("fa:16:3e:00:00:07", "10.0.0.7")]
+    kept = dnsmasq.without(LEASES, stale)
+    assert kept.splitlines() == [LEASES.splitlines()[0], *LEASES.splitlines()[3:]]
+    assert dnsmasq.stale_leases(kept, dhcp()) == []
+    assert dnsmasq.stale_leases("", dhcp()) == []
