@@ -19,7 +19,7 @@ DATA_PLANE ?= auto
 # libvirt-python (the [libvirt] extra) builds from source once libvirt-dev is there
 LIBVIRT_STAMP := $(VENV)/.libvirt-installed
 
-.PHONY: up down status test lint unit functional conformance bench-identity bench-compute bench-dataplane sys-deps run-deps clean
+.PHONY: up down status test lint unit functional conformance bench-identity bench-compute bench-dataplane bench-network sys-deps run-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ conformance: $(STAMP)
 ## bench-identity: nubo and the reference Keystone, same client, one run
 bench-identity: $(STAMP)
 	bash bench/identity/run.sh
+
+## bench-network: networking API creates at concurrency 1 and 16 (bench/network/README.md)
+bench-network: $(STAMP)
+	bash bench/network/run.sh
 
 ## bench-dataplane: server create to ssh via floating IP, against bare QEMU (as root)
 bench-dataplane: $(LIBVIRT_STAMP)

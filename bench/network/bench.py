@@ -1,0 +1,204 @@
+"""Networking API latency: the calls a tenant makes to get a server onto the
+network, against a nubo of its own.
+
+    .venv/bin/python bench/network/bench.py [--iterations 200] [--concurrency 1,16]
+        [--url URL --password PW]
+
+Starts ``nubo up`` (SQLite, in-process bus, fake network agents) unless ``--url``
+points at a running one. As a member of a fresh project with unlimited network
+quotas, each iteration makes, one call after another: a network, a /24 subnet on
+it, a port, a router with its gateway on an external network (made by the admin),
+the router's interface on the subnet, and a floating IP for the port. Iterations
+run ``--concurrency`` at a time, once per concurrency given. Every call is timed
+from request to answer.
+
+Prints one JSON document: per concurrency and call, latency percentiles in ms, and
+whether the target (p50 under 20 ms for create network, subnet, port, router
+interface and floating IP) was met. The reference Neutron at 200 nodes: create_port
+p50 0.55 s, create_network 0.31 s, create_floating_ip 0.7 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.cloud import Cloud, free_port  # noqa: E402
+
+NET = "/network/v2.0"
+TARGET_P50_MS = 20.0
+TARGETED = ("create_network", "create_subnet", "create_port", "add_router_interface",
+            "create_floatingip")
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"n": len(ordered), "p50": at(0.5), "p90": at(0.9), "p99": at(0.99),
+            "max": round(ordered[-1] * 1000, 2),
+            "mean": round(statistics.fmean(ordered) * 1000, 2)}
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+
+    async def call(self, name: str, request: Awaitable[httpx.Response], expect: int) -> Any:
+        start = time.perf_counter()
+        r = await request
+        took = time.perf_counter() - start
+        if r.status_code != expect:
+            raise RuntimeError(f"{name}: {r.status_code} {r.text}")
+        self.samples.setdefault(name, []).append(took)
+        return r.json()
+
+
+async def iteration(http: httpx.AsyncClient, timer: Timer, n: int, public: str) -> None:
+    cidr = f"10.{n // 256 % 256}.{n % 256}.0/24"
+    net = (await timer.call("create_network", http.post(f"{NET}/networks", json={
+        "network": {"name": f"b-{n}"}}), 201))["network"]
+    subnet = (await timer.call("create_subnet", http.post(f"{NET}/subnets", json={
+        "subnet": {"network_id": net["id"], "ip_version": 4, "cidr": cidr}}), 201))["subnet"]
+    port = (await timer.call("create_port", http.post(f"{NET}/ports", json={
+        "port": {"network_id": net["id"]}}), 201))["port"]
+    router = (await timer.call("create_router", http.post(f"{NET}/routers", json={
+        "router": {"name": f"b-{n}", "external_gateway_info": {"network_id": public}}}),
+        201))["router"]
+    await timer.call("add_router_interface", http.put(
+        f"{NET}/routers/{router['id']}/add_router_interface",
+        json={"subnet_id": subnet["id"]}), 200)
+    await timer.call("create_floatingip", http.post(f"{NET}/floatingips", json={
+        "floatingip": {"floating_network_id": public, "port_id": port["id"]}}), 201)
+
+
+async def pool(count: int, concurrency: int, work: Callable[[int], Awaitable[None]]) -> float:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await work(queue.get_nowait())
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start
+
+
+async def token(http: httpx.AsyncClient, auth: dict[str, Any]) -> str:
+    r = await http.post("/identity/v3/auth/tokens", json={"auth": auth})
+    r.raise_for_status()
+    return r.headers["X-Subject-Token"]
+
+
+async def prepare(url: str, password: str) -> tuple[str, str]:
+    """A member's token in a fresh project with unlimited network quotas, and an
+    external network (with a large floating-IP pool) the admin made."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        admin = await token(http, {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": "admin", "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}})
+        http.headers["X-Auth-Token"] = admin
+        suffix = uuid.uuid4().hex[:6]
+        project = (await http.post("/identity/v3/projects", json={"project": {
+            "name": f"bench-{suffix}", "domain_id": "default"}})).json()["project"]["id"]
+        secret = uuid.uuid4().hex
+        user = (await http.post("/identity/v3/users", json={"user": {
+            "name": f"bench-{suffix}", "password": secret, "domain_id": "default"}})
+                ).json()["user"]["id"]
+        role = (await http.get("/identity/v3/roles", params={"name": "member"})
+                ).json()["roles"][0]["id"]
+        await http.put(f"/identity/v3/projects/{project}/users/{user}/roles/{role}")
+        r = await http.put(f"{NET}/quotas/{project}", json={"quota": {
+            key: -1 for key in ("network", "subnet", "port", "router", "floatingip")}})
+        r.raise_for_status()
+        r = await http.post(f"{NET}/networks", json={"network": {
+            "name": f"bench-public-{suffix}", "router:external": True}})
+        r.raise_for_status()
+        public = r.json()["network"]["id"]
+        r = await http.post(f"{NET}/subnets", json={"subnet": {
+            "network_id": public, "ip_version": 4, "cidr": "172.30.0.0/16",
+            "enable_dhcp": False}})
+        r.raise_for_status()
+        del http.headers["X-Auth-Token"]
+        member = await token(http, {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "id": user, "password": secret}}},
+            "scope": {"project": {"id": project}}})
+        return member, public
+
+
+async def bench(url: str, password: str, args: argparse.Namespace) -> dict[str, Any]:
+    member, public = await prepare(url, password)
+    out: dict[str, Any] = {}
+    offset = 0
+    for concurrency in args.concurrency:
+        timer = Timer()
+        limits = httpx.Limits(max_connections=concurrency + 4)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits,
+                                     headers={"X-Auth-Token": member}) as http:
+            wall = await pool(args.iterations, concurrency,
+                              lambda n, t=timer, base=offset: iteration(http, t, base + n,
+                                                                        public))
+        offset += args.iterations
+        calls = {name: percentiles(s) for name, s in timer.samples.items()}
+        out[f"concurrency_{concurrency}"] = {
+            "iterations": args.iterations, "wall_s": round(wall, 2),
+            "calls_per_s": round(sum(len(s) for s in timer.samples.values()) / wall, 1),
+            "latency_ms": calls,
+            "target_p50_met": {name: calls[name]["p50"] < TARGET_P50_MS for name in TARGETED}}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--iterations", type=int, default=200)
+    p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")],
+                   default=[1, 16])
+    p.add_argument("--url", help="a running nubo instead of a fresh one")
+    p.add_argument("--password", help="its admin password (with --url)")
+    args = p.parse_args()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with tempfile.TemporaryDirectory(prefix="nubo-bench-network-") as tmp:
+        cloud = None
+        if args.url:
+            url, password = args.url, args.password
+        else:
+            cloud = Cloud(Path(tmp) / "state", free_port(), f"sqlite:///{tmp}/nubo.db")
+            cloud.start()
+            url, password = cloud.url, cloud.admin_password
+        try:
+            results = asyncio.run(bench(url, password, args))
+        finally:
+            if cloud is not None:
+                cloud.stop()
+    met = all(all(r["target_p50_met"].values()) for r in results.values())
+    print(json.dumps({
+        "benchmark": "network", "started": started,
+        "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
+        "settings": {"database": "sqlite", "bus": "inproc", "agents": "fake"},
+        "target_p50_ms": TARGET_P50_MS, "targets_met": met, **results,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
