@@ -45,6 +45,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench import accounts  # noqa: E402
 from tests.cloud import Cloud, free_port  # noqa: E402
 
 COMPUTE = {"OpenStack-API-Version": "compute 2.90"}
@@ -283,25 +284,16 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
                       "list_detail_1000_p99_ms": p99 < TARGET_LIST_P99_MS}}
 
 
-async def prepare(url: str, admin_token: str) -> tuple[str, str, str]:
+async def prepare(url: str, password: str) -> tuple[str, str, str]:
     """A project with unlimited compute quota, a member's token, a flavor, an image."""
-    async with httpx.AsyncClient(base_url=url, timeout=60,
-                                 headers={"X-Auth-Token": admin_token}) as admin:
-        suffix = uuid.uuid4().hex[:6]
-        project = (await admin.post("/identity/v3/projects", json={"project": {
-            "name": f"bench-{suffix}", "domain_id": "default"}})).json()["project"]["id"]
-        password = uuid.uuid4().hex
-        user = (await admin.post("/identity/v3/users", json={"user": {
-            "name": f"bench-{suffix}", "password": password, "domain_id": "default"}})
-                ).json()["user"]["id"]
-        role = (await admin.get("/identity/v3/roles", params={"name": "member"})
-                ).json()["roles"][0]["id"]
-        await admin.put(f"/identity/v3/projects/{project}/users/{user}/roles/{role}")
-        r = await admin.put(f"/compute/v2.1/os-quota-sets/{project}", json={"quota_set": {
-            "instances": -1, "cores": -1, "ram": -1}})
+    async with httpx.AsyncClient(base_url=url, timeout=60) as admin:
+        admin.headers["X-Auth-Token"] = await accounts.admin_token(admin, password)
+        member = await accounts.new_member(admin)
+        r = await admin.put(f"/compute/v2.1/os-quota-sets/{member.project_id}",
+                            json={"quota_set": {"instances": -1, "cores": -1, "ram": -1}})
         r.raise_for_status()
         r = await admin.post("/compute/v2.1/flavors", headers=COMPUTE, json={"flavor": {
-            "name": f"bench-{suffix}", **FLAVOR}})
+            "name": f"bench-{member.suffix}", **FLAVOR}})
         r.raise_for_status()
         flavor = r.json()["flavor"]["id"]
         r = await admin.post("/image/v2/images", json={
@@ -312,26 +304,11 @@ async def prepare(url: str, admin_token: str) -> tuple[str, str, str]:
         r = await admin.put(f"/image/v2/images/{image}/file", content=b"\0" * 4096,
                             headers={"Content-Type": "application/octet-stream"})
         r.raise_for_status()
-        r = await admin.post("/identity/v3/auth/tokens", json={"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {"id": user,
-                                                                        "password": password}}},
-            "scope": {"project": {"id": project}}}})
-        r.raise_for_status()
-        return r.headers["X-Subject-Token"], flavor, image
-
-
-async def admin_token(url: str, password: str) -> str:
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        r = await http.post("/identity/v3/auth/tokens", json={"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"id": "default"}, "password": password}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
-        r.raise_for_status()
-        return r.headers["X-Subject-Token"]
+        return await accounts.member_token(admin, member), flavor, image
 
 
 async def bench(url: str, password: str, args: argparse.Namespace) -> dict[str, Any]:
-    token, flavor, image = await prepare(url, await admin_token(url, password))
+    token, flavor, image = await prepare(url, password)
     limits = httpx.Limits(max_connections=args.concurrency + 8)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits,
                                  headers={"X-Auth-Token": token, **COMPUTE}) as http:

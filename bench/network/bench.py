@@ -28,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench import accounts  # noqa: E402
 from tests.cloud import Cloud, free_port  # noqa: E402
 
 NET = "/network/v2.0"
@@ -103,48 +103,24 @@ async def pool(count: int, concurrency: int, work: Callable[[int], Awaitable[Non
     return time.perf_counter() - start
 
 
-async def token(http: httpx.AsyncClient, auth: dict[str, Any]) -> str:
-    r = await http.post("/identity/v3/auth/tokens", json={"auth": auth})
-    r.raise_for_status()
-    return r.headers["X-Subject-Token"]
-
-
 async def prepare(url: str, password: str) -> tuple[str, str]:
     """A member's token in a fresh project with unlimited network quotas, and an
     external network (with a large floating-IP pool) the admin made."""
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        admin = await token(http, {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"id": "default"}, "password": password}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}})
-        http.headers["X-Auth-Token"] = admin
-        suffix = uuid.uuid4().hex[:6]
-        project = (await http.post("/identity/v3/projects", json={"project": {
-            "name": f"bench-{suffix}", "domain_id": "default"}})).json()["project"]["id"]
-        secret = uuid.uuid4().hex
-        user = (await http.post("/identity/v3/users", json={"user": {
-            "name": f"bench-{suffix}", "password": secret, "domain_id": "default"}})
-                ).json()["user"]["id"]
-        role = (await http.get("/identity/v3/roles", params={"name": "member"})
-                ).json()["roles"][0]["id"]
-        await http.put(f"/identity/v3/projects/{project}/users/{user}/roles/{role}")
-        r = await http.put(f"{NET}/quotas/{project}", json={"quota": {
+    async with httpx.AsyncClient(base_url=url, timeout=60) as admin:
+        admin.headers["X-Auth-Token"] = await accounts.admin_token(admin, password)
+        member = await accounts.new_member(admin)
+        r = await admin.put(f"{NET}/quotas/{member.project_id}", json={"quota": {
             key: -1 for key in ("network", "subnet", "port", "router", "floatingip")}})
         r.raise_for_status()
-        r = await http.post(f"{NET}/networks", json={"network": {
-            "name": f"bench-public-{suffix}", "router:external": True}})
+        r = await admin.post(f"{NET}/networks", json={"network": {
+            "name": f"bench-public-{member.suffix}", "router:external": True}})
         r.raise_for_status()
         public = r.json()["network"]["id"]
-        r = await http.post(f"{NET}/subnets", json={"subnet": {
+        r = await admin.post(f"{NET}/subnets", json={"subnet": {
             "network_id": public, "ip_version": 4, "cidr": "172.30.0.0/16",
             "enable_dhcp": False}})
         r.raise_for_status()
-        del http.headers["X-Auth-Token"]
-        member = await token(http, {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "id": user, "password": secret}}},
-            "scope": {"project": {"id": project}}})
-        return member, public
+        return await accounts.member_token(admin, member), public
 
 
 async def bench(url: str, password: str, args: argparse.Namespace) -> dict[str, Any]:
