@@ -167,6 +167,8 @@ class ComputeSettings:
     # seconds between agent heartbeats; a service silent for service_down_time is down
     report_interval: float = 10.0
     service_down_time: float = 60.0
+    # seconds a call that needs an agent's answer (console output) waits for it
+    agent_call_timeout: float = 10.0
     # spawn attempts of one build (first host plus alternates) before ERROR
     max_build_attempts: int = 3
     # resize may pick the server's own host (Nova's option; a one-host cloud needs it)
@@ -278,6 +280,9 @@ class NetworkSettings:
     public_network_name: str = "public"
     # seconds between network agent heartbeats (Neutron's report_interval)
     agent_report_interval: float = 30.0
+    # seconds a network agent leaves between the starts of two syncs: events arriving
+    # meanwhile are synced together (an idle agent syncs at once)
+    agent_sync_gap: float = 0.05
     # fake network hosts: seconds each driver operation takes, by name
     # ({"plug_port": 0.05}), and the hosts on which an operation fails
     # ({"plug_port": ["fake-host-2"]})

@@ -6,8 +6,8 @@ everything the network service wants on the host against its driver's inventory,
 then listens to the networking events (``events.PATTERNS``) and sends heartbeats.
 
 Events only say which objects changed; each is narrowed to a ``Scope``
-(``events.scope_of``), scopes arriving while a sync runs are merged and synced
-together, and a message is acknowledged once the sync that covers it is done, so
+(``events.scope_of``), scopes arriving while a sync runs or within
+``[network] agent_sync_gap`` of the last sync's start are merged and synced together, and a message is acknowledged once the sync that covers it is done, so
 a failed sync makes the bus deliver its messages again. A sync loads the desired
 state of its scope through the network service (``service.host_state``), plans the
 difference (``reconcile.plan``), applies it through the driver and reports port
@@ -54,6 +54,7 @@ class NetworkAgent:
         self._wake = asyncio.Event()
         # a sync failed: everything is synced again at the next heartbeat
         self._resync = False
+        self._last_sync = float("-inf")     # when the last sync started (loop time)
         self._tasks: list[asyncio.Task[None]] = []
         self._subscriptions: list[Subscription] = []
 
@@ -154,8 +155,14 @@ class NetworkAgent:
         await done
 
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
+            # a burst of events is synced together: one sync per gap at most
+            wait = self._last_sync + self.rt.settings.network.agent_sync_gap - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_sync = loop.time()
             self._wake.clear()
             scope, waiting = self._pending, self._waiting
             self._pending, self._waiting = Scope(), []

@@ -40,6 +40,8 @@ async def load(conn: AsyncConnection, settings: NetworkSettings,
                network_ids: frozenset[str] | None) -> dict[str, Dhcp]:
     """The DHCP of the networks (of ``network_ids``, or all) that have a
     DHCP-enabled subnet."""
+    if network_ids is not None and not network_ids:
+        return {}
     query = select(SN).where(SN.c.enable_dhcp.is_(True))
     if network_ids is not None:
         query = query.where(SN.c.network_id.in_(sorted(network_ids)))

@@ -39,6 +39,8 @@ def on_host(host: str) -> Any:
 
 async def ports(conn: AsyncConnection, host: str, ids: frozenset[str] | None
                  ) -> dict[str, Port]:
+    if ids is not None and not ids:
+        return {}
     query = select(P).where(on_host(host))
     if ids is not None:
         query = query.where(P.c.id.in_(sorted(ids)))
@@ -83,6 +85,8 @@ async def networks(conn: AsyncConnection, host: str, roles: Collection[Role],
                     ids: frozenset[str] | None) -> dict[str, Network]:
     """The networks (of ``ids``) the host needs: those of its ports, and on a DHCP
     or L3 host those it serves."""
+    if ids is not None and not ids:
+        return {}
     needed = [N.c.id.in_(select(P.c.network_id).where(on_host(host)))]
     if Role.DHCP in roles:
         needed.append(N.c.id.in_(select(SN.c.network_id).where(SN.c.enable_dhcp.is_(True))))

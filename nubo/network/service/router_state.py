@@ -28,6 +28,8 @@ INTERFACE = "network:router_interface"
 async def load(conn: AsyncConnection, router_ids: frozenset[str] | None
                ) -> dict[str, Router]:
     """The routers (of ``router_ids``, or all)."""
+    if router_ids is not None and not router_ids:
+        return {}
     query = select(R)
     if router_ids is not None:
         query = query.where(R.c.id.in_(sorted(router_ids)))

@@ -6,7 +6,6 @@ the agents are listed alive."""
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import tempfile
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from nubo.network.agent import fake
 from tests import conftest as root
 from tests.cloud import Cloud, free_port
 from tests.databases import database
@@ -42,15 +42,12 @@ def poll(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
 
 def host_state(cloud: Cloud, host: str) -> dict[str, Any]:
     """What the fake network driver of ``host`` has applied."""
-    path = cloud.state_dir / "fake-network-hosts" / f"{host}.json"
-    if not path.exists():
-        return {}
-    for _ in range(20):                 # the file is replaced atomically; retry a torn read
+    for _ in range(20):                 # a file removed between listing and reading
         try:
-            return dict(json.loads(path.read_text()))
-        except ValueError:
+            return fake.read_host(cloud.state_dir, host)
+        except FileNotFoundError:
             time.sleep(0.05)
-    raise AssertionError(f"unreadable {path}")
+    raise AssertionError(f"unreadable state of {host}")
 
 
 def applied(cloud: Cloud, host: str, kind: str, key: str) -> dict[str, Any] | None:
@@ -374,10 +371,9 @@ def crashing_cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
 
 
 def _edit_host(cloud: Cloud, host: str, change: Callable[[dict[str, Any]], None]) -> None:
-    path = cloud.state_dir / "fake-network-hosts" / f"{host}.json"
-    data = json.loads(path.read_text())
+    data = fake.read_host(cloud.state_dir, host)
     change(data)
-    path.write_text(json.dumps(data))
+    fake.write_host(cloud.state_dir, host, data)
 
 
 def test_agents_reconcile_after_a_crash(crashing_cloud: Cloud) -> None:
