@@ -5,8 +5,8 @@ DHCP and their key and user data from the metadata service; the user ssh-es in
 as root through the floating IP, from this machine and from a machine outside
 (a namespace on the public network), and on to the other server; the servers
 ping each other; the one without a floating IP goes out through the router's
-SNAT; the security group's ssh rule taken away stops ssh and put back restores
-it. Then nubo is killed (-9) and started again: the guests keep answering
+SNAT; the security group's ssh rule taken away stops ssh, an open session too,
+and put back restores it. Then nubo is killed (-9) and started again: the guests keep answering
 throughout, and afterwards there is still one domain per server and one
 dnsmasq per network."""
 
@@ -162,9 +162,27 @@ def test_outbound_traffic_leaves_through_snat(site: Site, world: World) -> None:
 
 def test_the_security_group_rule_decides_on_ssh(site: Site, world: World) -> None:
     conn = world.conn
-    conn.network.delete_security_group_rule(world.ssh_rule)
-    poll(lambda: ssh(site, world.fip, "true", check=False, timeout=3).returncode != 0,
-         timeout=60, what="ssh refused without the rule")
+    # a session open before the rule goes: the client asks every second whether the
+    # server is there, and gives up after three unanswered asks
+    argv = site.ssh_argv(world.fip)
+    argv[-1:-1] = ["-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3"]
+    session = subprocess.Popen([*argv, "cat"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert session.stdin is not None and session.stdout is not None
+        session.stdin.write("still here\n")
+        session.stdin.flush()
+        assert session.stdout.readline() == "still here\n"
+        conn.network.delete_security_group_rule(world.ssh_rule)
+        poll(lambda: ssh(site, world.fip, "true", check=False, timeout=3).returncode != 0,
+             timeout=60, what="ssh refused without the rule")
+        # the established session does not outlive the rule (its connection is
+        # forgotten, and its next packet meets the rules as a new one)
+        poll(lambda: session.poll() is not None, timeout=30,
+             what="the open ssh session cut without the rule")
+    finally:
+        session.kill()
+        session.wait()
     time.sleep(2)
     assert ssh(site, world.fip, "true", check=False, timeout=3).returncode != 0
     world.ssh_rule = conn.network.create_security_group_rule(

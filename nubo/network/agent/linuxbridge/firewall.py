@@ -13,7 +13,11 @@ chains: egress (the sending port's groups' egress rules) first, then ingress
 (the receiving port's ingress rules, default deny). Established and related
 traffic, DHCP to and from the port and the IPv6 neighbour discovery it needs
 always pass. Each network's bridged traffic has a conntrack zone of its own, so
-overlapping addresses of different networks never share connections.
+overlapping addresses of different networks never share connections. When a port's
+rules stop allowing something (a rule removed, a group taken off the port, a remote
+group's member gone), its tracked connections in that direction are deleted
+(``revoked``, ``conntrack_filters``): traffic its rules still allow is picked up again
+as new, the rest is dropped.
 """
 
 from __future__ import annotations
@@ -255,6 +259,72 @@ def inet_table(owner: str, secured: Sequence[Secured], firewall: Firewall,
     for s in secured:
         lines += port_chain(s, "egress", groups) + port_chain(s, "ingress", groups)
     return "\n".join([*lines, "}"])
+
+
+# ------------------------------------------------------------- revocation
+
+Allowance = tuple[str, tuple[str, ...]]
+"""One thing a port's rules let through: the rule's match and the addresses of the
+remote group or address group it names (empty when it names none)."""
+
+
+def allowances(ports: Iterable[Port], firewall: Firewall | None
+               ) -> dict[tuple[str, str], frozenset[Allowance]]:
+    """(port id, "ingress"/"egress") -> what the stateful groups of the filtered
+    ``ports`` allow in that direction."""
+    fw = firewall or Firewall()
+    groups = {g.id: g for g in fw.groups}
+    out: dict[tuple[str, str], frozenset[Allowance]] = {}
+    for port in ports:
+        if not filtered(port):
+            continue
+        mine = [groups[g] for g in port.security_group_ids if g in groups]
+        if mine and not any(g.stateful for g in mine):
+            continue                    # stateless: nothing is remembered to revoke
+        for direction in ("ingress", "egress"):
+            found: set[Allowance] = set()
+            for rule in (r for g in mine for r in g.rules if r.direction == direction):
+                match = rule_match(rule, fw)
+                if match is None:
+                    continue
+                remote: tuple[str, ...] = ()
+                if rule.remote_group_id:
+                    remote = tuple(sorted(fw.members.get(rule.remote_group_id, ())))
+                elif rule.remote_address_group_id:
+                    remote = tuple(sorted(fw.address_groups.get(rule.remote_address_group_id,
+                                                                ())))
+                found.add((match, remote))
+            out[port.id, direction] = frozenset(found)
+    return out
+
+
+def revoked(before: dict[tuple[str, str], frozenset[Allowance]],
+            after: dict[tuple[str, str], frozenset[Allowance]]) -> list[tuple[str, str]]:
+    """The (port, direction) pairs that lost something they allowed: their tracked
+    connections must go, or established traffic would outlive its rule (Neutron
+    deletes conntrack entries for the same reason). Ports no longer filtered, or
+    gone, lose nothing here."""
+    return sorted(key for key, allowed in before.items()
+                  if key in after and allowed - after[key])
+
+
+def conntrack_filters(port: Port, direction: str) -> list[list[str]]:
+    """``conntrack -D`` arguments that delete the tracked connections of ``port`` in
+    ``direction`` (ingress: those opened towards its addresses; egress: those it
+    opened), in its network's zone."""
+    side = "--dst" if direction == "ingress" else "--src"
+    addresses = [ip.ip_address for ip in port.fixed_ips]
+    addresses += [p.ip_address for p in port.allowed_address_pairs]
+    out = []
+    for address in dict.fromkeys(addresses):
+        net = ipaddress.ip_network(address, strict=False)
+        args = ["-w", str(zone(port.network_id)),
+                "-f", "ipv6" if net.version == 6 else "ipv4", side, str(net.network_address)]
+        if net.num_addresses > 1:
+            args += ["--mask-dst" if direction == "ingress" else "--mask-src",
+                     str(net.netmask)]
+        out.append(args)
+    return out
 
 
 def render(owner: str, ports: Sequence[Secured], firewall: Firewall | None) -> str:

@@ -99,3 +99,53 @@ def test_trusted_and_unsecured_ports_are_not_filtered_but_get_zones() -> None:
     assert "jump from-" not in text and "chain i-" not in text
     assert f'ct zone set iifname map {{ "brq6e0a3f52-94" : {fw.zone(NET)} }}' in text
     assert text.startswith("table bridge nubo-ab12cd34 {}\ndelete table bridge nubo-ab12cd34\n")
+
+
+def test_revocation_names_what_a_port_no_longer_allows() -> None:
+    ssh, web = rule(), replace(rule(low=80, high=80), id="r2")
+    out = replace(rule("egress", None, None, None), id="r3")
+    peer = replace(rule(protocol=None, low=None, high=None, group="web"), id="r4")
+    before = Firewall(groups=(SecurityGroup("web", True, (ssh, web, out, peer)),),
+                      members={"web": ("10.0.0.5", "10.0.0.6")})
+    allowed = fw.allowances([PORT], before)
+    assert set(allowed) == {(PORT.id, "ingress"), (PORT.id, "egress")}
+    # nothing changed, or something added: nothing revoked
+    assert fw.revoked(allowed, fw.allowances([PORT], before)) == []
+    more = replace(before, groups=(SecurityGroup("web", True, (ssh, web, out, peer,
+                                                               replace(ssh, id="r5",
+                                                                       port_range_min=23,
+                                                                       port_range_max=23))),))
+    assert fw.revoked(allowed, fw.allowances([PORT], more)) == []
+    # an ingress rule deleted: the port's ingress connections go, not its egress ones
+    fewer = replace(before, groups=(SecurityGroup("web", True, (web, out, peer)),))
+    assert fw.revoked(allowed, fw.allowances([PORT], fewer)) == [(PORT.id, "ingress")]
+    # the egress rule deleted
+    no_out = replace(before, groups=(SecurityGroup("web", True, (ssh, web, peer)),))
+    assert fw.revoked(allowed, fw.allowances([PORT], no_out)) == [(PORT.id, "egress")]
+    # a remote group's member gone
+    left = replace(before, members={"web": ("10.0.0.5",)})
+    assert fw.revoked(allowed, fw.allowances([PORT], left)) == [(PORT.id, "ingress")]
+    # the group taken off the port: both directions
+    bare = replace(PORT, security_group_ids=())
+    assert fw.revoked(allowed, fw.allowances([bare], before)) == \
+        [(PORT.id, "egress"), (PORT.id, "ingress")]
+    # port security switched off, or the port gone: nothing is filtered, nothing to cut
+    assert fw.revoked(allowed, fw.allowances([replace(PORT, port_security_enabled=False)],
+                                             before)) == []
+    assert fw.revoked(allowed, fw.allowances([], before)) == []
+    # a stateless group keeps no connections
+    stateless = replace(before, groups=(SecurityGroup("web", False, (web,)),))
+    assert fw.allowances([PORT], stateless) == {}
+
+
+def test_conntrack_filters_name_the_ports_addresses_in_its_zone() -> None:
+    port = replace(PORT, fixed_ips=(FixedIp("s", "10.0.0.5", "10.0.0.0/24"),
+                                    FixedIp("s6", "fd00::5", "fd00::/64")),
+                   allowed_address_pairs=(AddressPair("10.9.0.0/16", "fa:16:3e:00:00:09"),))
+    zone = str(fw.zone(NET))
+    assert fw.conntrack_filters(port, "ingress") == [
+        ["-w", zone, "-f", "ipv4", "--dst", "10.0.0.5"],
+        ["-w", zone, "-f", "ipv6", "--dst", "fd00::5"],
+        ["-w", zone, "-f", "ipv4", "--dst", "10.9.0.0", "--mask-dst", "255.255.0.0"]]
+    assert fw.conntrack_filters(port, "egress")[1] == \
+        ["-w", zone, "-f", "ipv6", "--src", "fd00::5"]
