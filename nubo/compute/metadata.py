@@ -1,8 +1,8 @@
 """The metadata service's answers, as Nova's metadata API gives them to a guest:
 the OpenStack layout (``/openstack``: the version list, then per dated version and
 ``latest`` ``meta_data.json``, ``user_data``, ``password``, ``network_data.json``,
-``vendor_data.json``, ``vendor_data2.json`` — the documents of the config drive,
-``agent/libvirt/config_drive.py``) and the EC2 layout (``/``: its versions, then
+``vendor_data.json``, ``vendor_data2.json`` — also the documents of the libvirt
+driver's config drive, ``agent/libvirt/config_drive.py``) and the EC2 layout (``/``: its versions, then
 ``/<version>/meta-data/…`` and ``/<version>/user-data``).
 
 Pure: an instance record (``servers.get_instance`` with extras) and a path in,
@@ -15,11 +15,53 @@ import base64
 import ipaddress
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nubo.compute.agent.libvirt.config_drive import VERSIONS, meta_data, network_data
+from nubo.compute.network_info import ip_version
+
+# the OpenStack metadata versions Nova's config drive carries (cloud-init asks for
+# 2013-10-17 or later)
+VERSIONS = ("2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30",
+            "2016-10-06", "2017-02-22", "2018-08-27", "latest")
+
+
+def meta_data(instance: Mapping[str, Any], random_seed: bytes = b"") -> dict[str, Any]:
+    keys = []
+    if instance.get("key_data"):
+        keys = [{"name": instance.get("key_name") or "key", "type": "ssh",
+                 "data": instance["key_data"]}]
+    data: dict[str, Any] = {
+        "uuid": instance["uuid"], "name": instance.get("display_name") or "",
+        "hostname": instance.get("hostname") or "",
+        "launch_index": int(instance.get("launch_index") or 0),
+        "availability_zone": instance.get("availability_zone") or "nova",
+        "project_id": instance.get("project_id") or "",
+        "meta": dict(instance.get("metadata") or {}),
+        "public_keys": {k["name"]: k["data"] for k in keys}, "keys": keys,
+        "devices": [],
+    }
+    if random_seed:
+        data["random_seed"] = base64.b64encode(random_seed).decode()
+    return data
+
+
+def network_data(network_info: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Links (one per port) and DHCP-configured networks, as Nova's network_data.json."""
+    links: list[dict[str, Any]] = []
+    networks: list[dict[str, Any]] = []
+    for vif in network_info:
+        net = vif.get("network") or {}
+        link = str(vif.get("devname") or f"tap{str(vif['id'])[:11]}")
+        links.append({"id": link, "vif_id": vif["id"], "type": "bridge",
+                      "ethernet_mac_address": vif.get("address"), "mtu": net.get("mtu")})
+        versions = sorted({ip_version(ip["address"]) for ip in vif.get("fixed_ips") or []})
+        for version in versions:
+            networks.append({"id": f"network{len(networks)}", "link": link,
+                             "type": f"ipv{version}_dhcp", "network_id": net.get("id")})
+    return {"links": links, "networks": networks, "services": []}
+
 
 EC2_VERSIONS = ("1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "2007-12-15",
                 "2008-02-01", "2008-09-01", "2009-04-04", "latest")

@@ -1,4 +1,4 @@
-"""The config drive: what the metadata service would say, on an ISO labelled
+"""The config drive: what the metadata service would say (``nubo.compute.metadata``), on an ISO labelled
 ``config-2`` attached as a CD-ROM (Nova's layout, which cloud-init and the nubo
 guest read when there is no network).
 
@@ -13,53 +13,12 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from nubo.compute.agent.libvirt import disks
-from nubo.compute.network_info import ip_version
-
-# the OpenStack metadata versions Nova's config drive carries (cloud-init asks for
-# 2013-10-17 or later)
-VERSIONS = ("2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30",
-            "2016-10-06", "2017-02-22", "2018-08-27", "latest")
-
-
-def meta_data(instance: Mapping[str, Any], random_seed: bytes = b"") -> dict[str, Any]:
-    keys = []
-    if instance.get("key_data"):
-        keys = [{"name": instance.get("key_name") or "key", "type": "ssh",
-                 "data": instance["key_data"]}]
-    data: dict[str, Any] = {
-        "uuid": instance["uuid"], "name": instance.get("display_name") or "",
-        "hostname": instance.get("hostname") or "",
-        "launch_index": int(instance.get("launch_index") or 0),
-        "availability_zone": instance.get("availability_zone") or "nova",
-        "project_id": instance.get("project_id") or "",
-        "meta": dict(instance.get("metadata") or {}),
-        "public_keys": {k["name"]: k["data"] for k in keys}, "keys": keys,
-        "devices": [],
-    }
-    if random_seed:
-        data["random_seed"] = base64.b64encode(random_seed).decode()
-    return data
-
-
-def network_data(network_info: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Links (one per port) and DHCP-configured networks, as Nova's network_data.json."""
-    links: list[dict[str, Any]] = []
-    networks: list[dict[str, Any]] = []
-    for vif in network_info:
-        net = vif.get("network") or {}
-        link = str(vif.get("devname") or f"tap{str(vif['id'])[:11]}")
-        links.append({"id": link, "vif_id": vif["id"], "type": "bridge",
-                      "ethernet_mac_address": vif.get("address"), "mtu": net.get("mtu")})
-        versions = sorted({ip_version(ip["address"]) for ip in vif.get("fixed_ips") or []})
-        for version in versions:
-            networks.append({"id": f"network{len(networks)}", "link": link,
-                             "type": f"ipv{version}_dhcp", "network_id": net.get("id")})
-    return {"links": links, "networks": networks, "services": []}
+from nubo.compute.metadata import VERSIONS, meta_data, network_data
 
 
 def tree(instance: Mapping[str, Any], random_seed: bytes = b"") -> dict[str, bytes]:
