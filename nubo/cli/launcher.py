@@ -50,8 +50,11 @@ def _policy(settings: Settings, specs: list[ServiceSpec]) -> PolicyEngine:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, specs: list[ServiceSpec]) -> AsyncIterator[Runtime]:
-    """Everything but the HTTP server: database (migrated), bus, relay, services."""
+async def running(settings: Settings, specs: list[ServiceSpec], *,
+                  start: bool = True) -> AsyncIterator[Runtime]:
+    """Everything but the HTTP server: database (migrated), bus, relay, services
+    (their policies always; their workers unless ``start`` is false, as for an
+    agent process calling into the services in-process)."""
     settings.state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.database_url, pool_size=settings.database.pool_size,
                   echo=settings.database.echo,
@@ -64,14 +67,15 @@ async def running(settings: Settings, specs: list[ServiceSpec]) -> AsyncIterator
     rt = Runtime(settings=settings, db=db, bus=bus, policy=_policy(settings, specs),
                  audit=AuditLog(audit_path, bus))
     relay = Relay(db, bus)
+    started = specs if start else []
     try:
         await migrate.upgrade(db)
         await relay.start()
-        for spec in specs:
+        for spec in started:
             await spec.start(rt)
         yield rt
     finally:
-        for spec in reversed(specs):
+        for spec in reversed(started):
             await spec.stop(rt)
         await relay.stop()
         await rt.audit.close()

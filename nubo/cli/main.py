@@ -11,6 +11,8 @@
     nubo guest-image build      build the guest image from Debian packages (cached)
     nubo agent network --host H [--netns NS --local-ip IP]
                                 run host H's network agent (Linux bridge) on its own
+    nubo agent compute --host H [--netns NS]
+                                run host H's compute agent on its own
 """
 
 from __future__ import annotations
@@ -383,6 +385,11 @@ def parser() -> argparse.ArgumentParser:
     netagent.add_argument("--netns", help="a network namespace standing in for the host")
     netagent.add_argument("--local-ip", default="", help="the host's VXLAN underlay address")
     netagent.set_defaults(func=cmd_agent_network)
+    cagent = agent.add_parser("compute", help="a host's compute agent ([compute] driver), "
+                              "sharing the cloud's database and bus")
+    cagent.add_argument("--host", dest="agent_host", required=True, help="the host's name")
+    cagent.add_argument("--netns", help="a network namespace standing in for the host")
+    cagent.set_defaults(func=cmd_agent_compute)
     for sp in (up,):
         sp.add_argument("--state-dir", dest="state_dir_sub", help=argparse.SUPPRESS)
     return p
@@ -394,6 +401,14 @@ def cmd_agent_network(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     run(network_agent(settings, args.agent_host, netns=args.netns, local_ip=args.local_ip))
+    return 0
+
+
+def cmd_agent_compute(args: argparse.Namespace) -> int:
+    from nubo.cli.agents import compute_agent
+    from nubo.cli.launcher import run
+
+    run(compute_agent(_settings(args), args.agent_host, netns=args.netns))
     return 0
 
 

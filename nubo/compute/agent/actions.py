@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nubo.compute.agent import vifs
-from nubo.compute.agent.driver import ComputeDriver, DomainNotFound, DriverError
+from nubo.compute.agent.driver import DomainNotFound, DriverError
 from nubo.compute.service import actions, migrations, resize, snapshots
 from nubo.compute.service import evacuate as evacuation
 from nubo.compute.service import live_migration as live
@@ -16,7 +16,6 @@ from nubo.compute.service import rebuild as rebuilding
 from nubo.compute.service import shelve as shelving
 from nubo.compute.states import PowerState, TaskState
 from nubo.core.errors import NuboError
-from nubo.core.runtime import Runtime
 
 if TYPE_CHECKING:
     from nubo.compute.agent.manager import ComputeAgent
@@ -320,18 +319,6 @@ async def resume_tasks(agent: ComputeAgent, desired: list[dict[str, Any]]) -> No
             log.warning("snapshot of %s on %s died with the agent; task cleared",
                         uuid, agent.host)
             await actions.clear_task(agent.rt, uuid, task, reason="agent restarted")
-
-
-def local_driver(rt: Runtime, host: str) -> ComputeDriver | None:
-    """The driver of ``host`` when its agent runs in this process."""
-    from nubo.compute import workers
-
-    agents = rt.state.get(workers.STATE_KEY, ([], None, []))[0]
-    for agent in agents:
-        if agent.host == host:
-            driver: ComputeDriver = agent.driver
-            return driver
-    return None
 
 
 def register_all() -> None:

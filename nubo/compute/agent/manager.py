@@ -4,7 +4,8 @@ On start it registers its service and compute node, publishes its inventory to
 placement, reconciles what the database says the host should run against what
 the driver has, then consumes its queue (``compute.agent-<host>.<op>``) and
 sends a heartbeat every ``report_interval``. It reports every outcome through
-the conductor's functions and never writes the database itself.
+the conductor's functions and never writes the database itself. Questions that
+want an answer (console output) come on its call topic (``agent_calls``).
 
 Operations are looked up by name in ``OPERATIONS``; the server actions register
 theirs there (``register("pause", handler)``).
@@ -18,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from nubo.compute import clients, conductor
+from nubo.compute import agent_calls, clients, conductor
 from nubo.compute.agent import events
 from nubo.compute.agent.driver import ComputeDriver, DriverError
 from nubo.compute.service import aggregates, hosts
@@ -54,6 +55,7 @@ class ComputeAgent:
         self.events = events.InstanceEvents()
         self._subscription: Subscription | None = None
         self._event_subscription: Subscription | None = None
+        self._call_subscription: Subscription | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._power_sync: asyncio.Task[None] | None = None
 
@@ -70,6 +72,9 @@ class ComputeAgent:
         self._event_subscription = await self.rt.bus.consume(
             events_topic(self.host), self.on_event,
             queue=f"compute-events-{self.host.replace('.', '_')}")
+        # questions that want an answer now (console output): no queue, nothing kept
+        self._call_subscription = await self.rt.bus.subscribe(
+            agent_calls.call_topic(self.host), lambda env: agent_calls.serve(self, env))
         self._heartbeat = asyncio.create_task(self._beat(), name=f"heartbeat-{self.host}")
         from nubo.compute.agent import power_sync
 
@@ -92,7 +97,8 @@ class ComputeAgent:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        for subscription in (self._subscription, self._event_subscription):
+        for subscription in (self._subscription, self._event_subscription,
+                             self._call_subscription):
             if subscription is not None:
                 await subscription.cancel()
 

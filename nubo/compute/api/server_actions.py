@@ -7,8 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from nubo.compute import clients
-from nubo.compute.agent.actions import local_driver
+from nubo.compute import agent_calls, clients
 from nubo.compute.api import validation as v
 from nubo.compute.api.servers import register_action
 from nubo.compute.service import actions, snapshots, soft_delete
@@ -143,13 +142,14 @@ def _length(args: Any) -> int | None:
 async def console_output(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
     length = _length(args)
     authorize(req, "os_compute_api:os-console-output", server)
-    driver = local_driver(req.rt, server["host"]) if server["host"] else None
-    if driver is None or server["vm_state"] not in (VmState.ACTIVE.value,
-                                                    VmState.STOPPED.value,
-                                                    VmState.PAUSED.value,
-                                                    VmState.RESCUED.value):
+    if not server["host"] or server["vm_state"] not in (VmState.ACTIVE.value,
+                                                        VmState.STOPPED.value,
+                                                        VmState.PAUSED.value,
+                                                        VmState.RESCUED.value):
         raise Conflict(f"Instance {server['uuid']} is not ready")
-    text = await driver.get_console_output(server["uuid"])
+    answer = await agent_calls.call(req.rt, server["host"], "console_output",
+                                    {"instance_uuid": server["uuid"]})
+    text = str(answer.get("output") or "")
     if length is not None:
         lines = text.splitlines(keepends=True)
         text = "".join(lines[-length:]) if length else ""

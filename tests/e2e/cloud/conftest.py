@@ -81,23 +81,29 @@ class Site:
         return ["ssh", *options, f"root@{address}"]
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
+def guest_image_missing() -> str | None:
+    """Why the guest image cannot be had here; None once it is built (so that
+    `nubo up` finds it in the cache)."""
     from nubo.guest import build
 
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        return "needs apt-get and dpkg-deb (the guest is made of Debian packages)"
+    try:
+        build.build(build.default_cache_dir())
+    except build.BuildFailed as e:
+        return f"the guest image cannot be built here: {e.message}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
     reason = (libvirt_missing() or
               root_net_missing("dnsmasq", "nft", "bridge", "ssh", "ssh-keygen", "socat"))
     if reason:
         pytest.skip(reason)
-    missing = kernel_missing()
+    missing = kernel_missing() or guest_image_missing()
     if missing:
         pytest.skip(missing)
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        pytest.skip("needs apt-get and dpkg-deb (the guest is made of Debian packages)")
-    try:
-        build.build(build.default_cache_dir())   # so that nubo up finds it built
-    except build.BuildFailed as e:
-        pytest.skip(f"the guest image cannot be built here: {e.message}")
     _warm_libvirt()
     lab = Lab()
     with tempfile.TemporaryDirectory(prefix="nubo-e2e-cloud-") as tmp:
