@@ -72,6 +72,9 @@ def _devices(dom: ET.Element, spec: GuestSpec) -> None:
     rng = _sub(devices, "rng", model="virtio")
     _sub(rng, "backend", "/dev/urandom", model="random")
     _sub(devices, "memballoon", model="virtio")
+    # no USB device, so no USB controller (libvirt would add one, as Nova also avoids):
+    # the guest kernel's handoff from the UHCI controller costs 0.2 s of boot under TCG
+    _sub(devices, "controller", type="usb", model="none")
 
 
 def _metadata(dom: ET.Element, labels: Mapping[str, str]) -> None:

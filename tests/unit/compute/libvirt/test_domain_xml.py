@@ -59,6 +59,12 @@ def test_acpi_smbios_and_serial_console_log() -> None:
     assert log.get("file") == f"/srv/instances/host1/{UUID}/console.log"
 
 
+def test_no_usb_controller_without_usb_devices() -> None:
+    root = parse(instance())
+    usb = root.findall("devices/controller[@type='usb']")
+    assert [c.get("model") for c in usb] == ["none"]
+
+
 def test_disk_boot_with_a_virtio_overlay() -> None:
     root = parse(instance())
     assert root.find("os/boot").get("dev") == "hd"  # type: ignore[union-attr]
