@@ -449,9 +449,15 @@ class TokenFormatter:
 
     def create(self, payload: TokenPayload) -> str:
         """Encrypt ``payload`` with the primary key; the Fernet timestamp is ``issued_at``."""
+        return self.issue(payload)[0]
+
+    def issue(self, payload: TokenPayload) -> tuple[str, TokenPayload]:
+        """``create``, and the payload exactly as ``validate`` will read it from the
+        token (times at the precision the token keeps)."""
+        encoded = encode_payload(payload)
         issued = int(payload.issued_at.timestamp())
-        token = self._multi_fernet().encrypt_at_time(encode_payload(payload), issued)
-        return token.rstrip(b"=").decode("ascii")
+        token = self._multi_fernet().encrypt_at_time(encoded, issued)
+        return token.rstrip(b"=").decode("ascii"), decode_payload(encoded)
 
     def keys(self) -> tuple[bytes, ...]:
         """The repository's keys: the same object until they change (a rotation)."""

@@ -32,6 +32,7 @@ from nubo.core.bus.base import (
 )
 
 _DEAD_LETTERS_KEPT = 1000
+_ROUTES_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,9 @@ class InProcBus(Bus):
         super().__init__(options)
         self.dead_letters: deque[DeadLetter] = deque(maxlen=_DEAD_LETTERS_KEPT)
         self._queues: dict[str, _Queue] = {}
+        # topic -> the queues bound to it, worked out once per topic until the
+        # bindings change (topics repeat; matching every pattern is not free)
+        self._routes: dict[str, list[_Queue]] = {}
         self._timers: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self._started = False
@@ -123,10 +127,15 @@ class InProcBus(Bus):
 
     async def _send(self, env: Envelope, body: bytes) -> None:
         self._check_open()
-        for queue in list(self._queues.values()):
-            if queue.matches(env.topic):
-                queue.messages.append(_Message(body))
-                self._dispatch(queue)
+        routes = self._routes.get(env.topic)
+        if routes is None:
+            if len(self._routes) >= _ROUTES_KEPT:
+                self._routes.clear()
+            routes = self._routes[env.topic] = [q for q in self._queues.values()
+                                                if q.matches(env.topic)]
+        for queue in routes:
+            queue.messages.append(_Message(body))
+            self._dispatch(queue)
         self._changed.set()
 
     async def _declare(self, pattern: str, queue: str) -> None:
@@ -140,6 +149,7 @@ class InProcBus(Bus):
         queue = _Queue(f"nubo.bus.sub.{uuid.uuid4().hex}", fanout=True)
         queue.patterns.add(pattern)
         self._queues[queue.name] = queue
+        self._routes.clear()
         return self._attach(queue, pattern, handler)
 
     def _check_open(self) -> None:
@@ -149,7 +159,9 @@ class InProcBus(Bus):
     def _work_queue(self, pattern: str, name: str) -> _Queue:
         self._check_open()
         queue = self._queues.setdefault(name, _Queue(name, fanout=False))
-        queue.patterns.add(pattern)
+        if pattern not in queue.patterns:
+            queue.patterns.add(pattern)
+            self._routes.clear()
         return queue
 
     def _attach(self, queue: _Queue, pattern: str, handler: Handler) -> _Consumer:
@@ -217,6 +229,7 @@ class InProcBus(Bus):
         if queue.fanout:
             queue.deleted = True
             self._queues.pop(queue.name, None)
+            self._routes.clear()
         self._dispatch(queue)
         self._changed.set()
 

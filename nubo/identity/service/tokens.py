@@ -153,26 +153,43 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 async def validate(rt: Runtime, token: str, *, allow_expired: bool = False) -> TokenData:
     """The token's data, or InvalidToken (expired, revoked, or no longer grantable)."""
+    state = await _current(rt)
+    hit = state.cache.get(token)
+    if hit is None or time.monotonic() >= hit[1]:
+        return await _admit(rt, state, token, _decrypt(rt, state, token, allow_expired))
+    data = hit[0]
+    if not allow_expired and _now() >= data.payload.expires_at:
+        raise ExpiredToken()
+    _check_revocation(state, data)
+    return data
+
+
+async def _current(rt: Runtime) -> TokenState:
+    """This process's token state, caught up with revocations and key rotations."""
     await revoke.catch_up(rt)
     state = state_of(rt)
     keys = state.formatter.keys()
     if keys is not state.keys:
         state.cache.clear()
         state.keys = keys
-    hit = state.cache.get(token)
-    if hit is None or time.monotonic() >= hit[1]:
-        payload = _decrypt(rt, state, token, allow_expired)
-        data = await _load(rt, token, payload)
-        if len(state.cache) >= MAX_CACHE:
-            state.cache.clear()
-        state.cache[token] = (data, time.monotonic() + rt.settings.identity.cache_time)
-    else:
-        data = hit[0]
-        if not allow_expired and _now() >= data.payload.expires_at:
-            raise ExpiredToken()
+    return state
+
+
+async def _admit(rt: Runtime, state: TokenState, token: str, payload: TokenPayload
+                 ) -> TokenData:
+    """What a token with ``payload`` grants, remembered for the next validation;
+    InvalidToken when it is revoked."""
+    data = await _load(rt, token, payload)
+    if len(state.cache) >= MAX_CACHE:
+        state.cache.clear()
+    state.cache[token] = (data, time.monotonic() + rt.settings.identity.cache_time)
+    _check_revocation(state, data)
+    return data
+
+
+def _check_revocation(state: TokenState, data: TokenData) -> None:
     if state.revocations.is_revoked(_naive(data.payload.issued_at), data.revocation_ids()):
         raise InvalidToken("The token has been revoked.")
-    return data
 
 
 def _decrypt(rt: Runtime, state: TokenState, token: str, allow_expired: bool) -> TokenPayload:
@@ -286,9 +303,13 @@ async def issue(rt: Runtime, auth: Any) -> tuple[str, TokenData]:
         audit_ids=audit_ids, issued_at=now,
         app_cred_id=who.app_cred["id"] if who.app_cred else None, **scope,
     )
-    token = state_of(rt).formatter.create(payload)
+    state = await _current(rt)
+    # the new token as a validation would read it back, without decrypting it again
+    token, payload = state.formatter.issue(payload)
     try:
-        data = await validate(rt, token)
+        if _now() >= payload.expires_at:
+            raise ExpiredToken()
+        data = await _admit(rt, state, token, payload)
     except InvalidToken as e:
         raise Unauthorized(str(e.message)) from None
     return token, data
@@ -486,7 +507,7 @@ async def revoke_token(rt: Runtime, data: TokenData) -> None:
 
 
 def _iso(value: dt.datetime) -> str:
-    return _naive(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _naive(value).isoformat(timespec="microseconds") + "Z"
 
 
 async def render(rt: Runtime, data: TokenData, *, catalog: bool = True) -> dict[str, Any]:
