@@ -6,9 +6,10 @@ everything the network service wants on the host against its driver's inventory,
 then listens to the networking events (``events.PATTERNS``) and sends heartbeats.
 
 Events only say which objects changed; each is narrowed to a ``Scope``
-(``events.scope_of``), scopes arriving while a sync runs or within
-``[network] agent_sync_gap`` of the last sync's start are merged and synced together, and a message is acknowledged once the sync that covers it is done, so
-a failed sync makes the bus deliver its messages again. A sync loads the desired
+(``events.scope_of``); scopes arriving while a sync runs, or within ``[network]
+agent_sync_gap`` of the last sync's start, are merged and synced together; and a
+message is acknowledged once the sync that covers it is done, so a failed sync
+makes the bus deliver its messages again. A sync loads the desired
 state of its scope through the network service (``service.host_state``), plans the
 difference (``reconcile.plan``), applies it through the driver and reports port
 and floating-IP statuses (``service.port_status``). After a failed sync the bus
