@@ -52,7 +52,7 @@ from tests.conftest import test_env  # noqa: E402
 from tests.e2e.guest import conftest as bare_lab  # noqa: E402
 from tests.e2e.guest.qemu import Guest  # noqa: E402
 from tests.e2e.network.conftest import free_prefix  # noqa: E402
-from tests.e2e.network.netlab import Lab, scrub  # noqa: E402
+from tests.e2e.network.netlab import Lab, scrub_state  # noqa: E402
 
 TARGET_ADDED_S = 2.0
 SSH_TRY = 2                      # seconds each ssh attempt may take to connect
@@ -247,9 +247,7 @@ def nubo(runs: int, work: Path) -> tuple[list[float], list[dict[str, float]]]:
 
         scrub_domains(state)
         lab.cleanup()
-        owner = state / "owner"
-        if owner.exists():
-            scrub(owner.read_text().strip())
+        scrub_state(state)
     return times, phases
 
 

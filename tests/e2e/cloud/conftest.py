@@ -26,7 +26,7 @@ from tests.e2e.compute.conftest import _warm_libvirt, libvirt_missing, poll
 from tests.e2e.compute.conftest import scrub as scrub_domains
 from tests.e2e.conftest import root_net_missing
 from tests.e2e.network.conftest import free_prefix, kernel_missing
-from tests.e2e.network.netlab import Guest, Lab, scrub, sh
+from tests.e2e.network.netlab import Guest, Lab, scrub_state, sh
 
 BOOT = 300.0
 
@@ -124,6 +124,4 @@ def site() -> Iterator[Site]:
             cloud.stop()
             scrub_domains(state)
             lab.cleanup()
-            owner = state / "owner"
-            if owner.exists():
-                scrub(owner.read_text().strip())
+            scrub_state(state)

@@ -36,7 +36,7 @@ from tests.e2e.compute.conftest import _warm_libvirt, libvirt_missing, poll
 from tests.e2e.compute.conftest import scrub as scrub_domains
 from tests.e2e.conftest import root_net_missing
 from tests.e2e.network.conftest import _underlay, free_prefix, kernel_missing
-from tests.e2e.network.netlab import Lab, links, scrub, sh
+from tests.e2e.network.netlab import Lab, links, scrub_state, sh
 from tests.integration.compute.conftest import rabbit_vhost
 
 HOST_B = "nb-host-b"
@@ -51,11 +51,6 @@ class Hosts:
     netns_b: str
     agent_dir: Path           # the state directory of the second host's agents
     key: Path
-
-
-def owner(state_dir: Path) -> str:
-    path = state_dir / "owner"
-    return path.read_text().strip() if path.exists() else "none-made"
 
 
 def _stop_private_libvirt(agent_dir: Path, netns: str) -> None:
@@ -113,14 +108,14 @@ def hosts() -> Iterator[Hosts]:
                "NUBO_NETWORK__PUBLIC_CIDR": ""}
         state = tmp / "cloud"
         cloud = Cloud(state, free_port(), url, env=env)
-        stack.callback(lambda: scrub(owner(state)))
+        stack.callback(lambda: scrub_state(state))
         stack.callback(lambda: scrub_domains(state))
         stack.callback(cloud.stop)
         cloud.start()
         stack.callback(lambda: _print_logs(tmp))     # shown when a test fails
         agent_dir = tmp / "agent"
         agent_dir.mkdir()
-        stack.callback(lambda: scrub(owner(agent_dir)))
+        stack.callback(lambda: scrub_state(agent_dir))
         stack.callback(lambda: _stop_private_libvirt(agent_dir, netns_b))
         # the second host reads images from the cloud's store, as hosts share a
         # filesystem store (docs/compute.md)

@@ -168,6 +168,12 @@ def scrub(owner: str) -> list[str]:
     return gone
 
 
+def scrub_state(state_dir: Path) -> list[str]:
+    """``scrub`` for the cloud (or agent) of ``state_dir``, if it ever made its owner tag."""
+    path = state_dir / "owner"
+    return scrub(path.read_text().strip()) if path.exists() else []
+
+
 def json_list(out: str) -> list[str]:
     return [d["name"] for d in json.loads(out)] if out.strip() else []
 

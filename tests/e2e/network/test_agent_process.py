@@ -21,7 +21,7 @@ from tests import conftest as root
 from tests.cloud import ROOT, Cloud, free_port
 from tests.databases import database
 from tests.e2e.network.conftest import _underlay, free_prefix
-from tests.e2e.network.netlab import DHCP_SCRIPT, Lab, links, scrub, wait_for
+from tests.e2e.network.netlab import DHCP_SCRIPT, Lab, links, scrub_state, wait_for
 from tests.integration.compute.conftest import rabbit_vhost
 
 HOST = "nb-agent-host"
@@ -50,7 +50,7 @@ def split(lab: Lab) -> Iterator[tuple[Cloud, str, Path]]:
                "NUBO_NETWORK__VXLAN_VNI_RANGES": f"{vni}:{vni + 999}",
                "NUBO_NETWORK__PUBLIC_CIDR": ""}
         cloud = Cloud(tmp / "cloud", free_port(), url, env=env)
-        stack.callback(lambda: scrub(owner(cloud.state_dir)))
+        stack.callback(lambda: scrub_state(cloud.state_dir))
         stack.callback(cloud.stop)
         cloud.start()
         agent_dir = tmp / "agent"
@@ -61,17 +61,12 @@ def split(lab: Lab) -> Iterator[tuple[Cloud, str, Path]]:
              "network", "--host", HOST, "--netns", host_ns, "--local-ip", str(underlay[11])],
             env={**os.environ, **env, "NUBO_DATABASE__CONNECTION": url}, cwd=ROOT,
             stdout=log, stderr=log)
-        stack.callback(lambda: scrub(owner(agent_dir)))
+        stack.callback(lambda: scrub_state(agent_dir))
         stack.callback(lambda: (proc.terminate(), proc.wait(20)))
         script = tmp / "udhcpc.sh"
         script.write_text(DHCP_SCRIPT)
         script.chmod(0o755)
         yield cloud, host_ns, script
-
-
-def owner(state_dir: Path) -> str:
-    path = state_dir / "owner"
-    return path.read_text().strip() if path.exists() else "none-made"
 
 
 def test_an_agent_process_plugs_its_hosts_ports(split: tuple[Cloud, str, Path],
