@@ -122,7 +122,7 @@ async def serve(settings: Settings, accounts: Accounts, *, ready: Path | None = 
         config = uvicorn.Config(
             app, host=settings.api.host, port=settings.api.port, log_config=None,
             access_log=False, lifespan="off", server_header=False, timeout_graceful_shutdown=5,
-            loop="none", http="httptools",
+            loop="none", http="httptools", timeout_keep_alive=settings.api.keep_alive_timeout,
         )
         # uvicorn turns SIGTERM/SIGINT into a graceful shutdown
         server = uvicorn.Server(config)

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from nubo.core.errors import ConfigError
 
@@ -60,6 +60,9 @@ class ApiSettings:
     public_url: str = ""
     max_request_body_size: int = 114688
     workers: int = 1
+    # how long an idle client connection stays open (the reference services keep
+    # theirs 900 s): a server closing one as a client reuses it fails that request
+    keep_alive_timeout: int = 75
 
 
 @dataclass
@@ -230,6 +233,14 @@ class ComputeSettings:
     # servers' (a guest that powered itself off makes its server SHUTOFF); <= 0: only
     # when the agent starts
     sync_power_state_interval: float = 600.0
+    # each agent audits its instances' usage once per period (hour, day, month or
+    # year): a compute.instance.exists notification for every instance that was on
+    # the host in the last completed period, and a record the
+    # os-instance_usage_audit_log API reports
+    instance_usage_audit: bool = False
+    instance_usage_audit_period: Literal["hour", "day", "month", "year"] = "month"
+    # seconds between an agent's looks for a period it has not audited yet
+    instance_usage_audit_check_interval: float = 60.0
 
 
 @dataclass
@@ -406,6 +417,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         return _coerce(value, next(a for a in typing.get_args(hint) if a is not type(None)), key)
+    if origin is typing.Literal:
+        if value in typing.get_args(hint):
+            return value
+        choices = ", ".join(map(str, typing.get_args(hint)))
+        raise ConfigError(f"configuration key {key}: {value!r} is not one of {choices}")
     if hint is bool:
         if isinstance(value, bool):
             return value

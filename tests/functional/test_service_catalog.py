@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import time
+from urllib.parse import urlsplit
+
 import requests
 
 from tests.cloud import Cloud
@@ -26,3 +30,23 @@ def test_version_documents(cloud: Cloud) -> None:
     image = requests.get(f"{base}/image/", timeout=10)
     assert image.status_code == 300 and image.json()["versions"][0]["status"] == "CURRENT"
 
+
+
+def test_an_idle_connection_stays_open_past_a_few_seconds(cloud: Cloud) -> None:
+    """A client's pooled connection is kept while it idles (uvicorn's default would
+    close it after 5 s, and a request sent as it closes fails)."""
+    where = urlsplit(cloud.auth_url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    try:
+        conn.request("GET", "/identity/v3")
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200
+        sock = conn.sock
+        time.sleep(6)
+        conn.request("GET", "/identity/v3")
+        again = conn.getresponse()
+        again.read()
+        assert again.status == 200 and conn.sock is sock     # the same connection
+    finally:
+        conn.close()

@@ -23,15 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from starlette.applications import Starlette
-from starlette.datastructures import Headers, QueryParams
-from starlette.exceptions import HTTPException
+from starlette.datastructures import URL, Headers, QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from nubo.core.api.faults import FaultRenderer
 from nubo.core.api.microversions import Microversions, Version, parse
+from nubo.core.api.paths import PathTable
 from nubo.core.api.responses import JSONResponse
 from nubo.core.audit import AuditEvent
 from nubo.core.auth.context import RequestContext
@@ -138,6 +137,18 @@ class ApiRequest:
         return params
 
     @property
+    def path(self) -> str:
+        """The request's whole path (with the API's prefix), decoded."""
+        path: str = self.raw.scope["path"]
+        return path
+
+    @property
+    def query_string(self) -> str:
+        """The query as sent (``a=1&b=2``, still encoded); empty when there is none."""
+        raw: bytes = self.raw.scope["query_string"]
+        return raw.decode("latin-1")
+
+    @property
     def query(self) -> QueryParams:
         return self.raw.query_params
 
@@ -229,28 +240,22 @@ class ServiceApp:
     headers: Mapping[str, str] = field(default_factory=dict)
     # the API's microversion range; None for APIs without microversions
     microversions: Microversions | None = None
+    # a header of the API's own that repeats x-openstack-request-id (Nova's
+    # x-compute-request-id)
+    request_id_header: str | None = None
 
-    def build(self, rt: Runtime) -> Starlette:
+    def build(self, rt: Runtime) -> ServiceRoutes:
         paths: dict[str, dict[str, Endpoint]] = {}
         for router in self.routers:
             for ep in router.endpoints:
-                paths.setdefault(ep.path, {})[ep.method] = ep
-        every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-        routes: list[BaseRoute] = [
-            Route(path, self._dispatcher(rt, methods), methods=every)
-            for path, methods in paths.items()
-        ]
-        app = Starlette(routes=routes)
-
-        async def not_found(request: Request, exc: Exception) -> Response:
-            status = getattr(exc, "status_code", 404)
-            err: NuboError = MethodNotAllowed() if status == 405 else NotFound(
-                "The resource could not be found."
-            )
-            return self.fault(err, rt.settings.public_url)
-
-        app.add_exception_handler(HTTPException, not_found)
-        return app
+                methods = paths.setdefault(ep.path, {})
+                if ep.method in methods:
+                    raise ValueError(f"{self.name}: two routes for {ep.method} {ep.path}")
+                methods[ep.method] = ep
+        table: PathTable[Callable[[Request], Awaitable[Response]]] = PathTable()
+        for path, methods in paths.items():
+            table.add(path, self._dispatcher(rt, methods))
+        return ServiceRoutes(self, rt, table)
 
     def _dispatcher(
         self, rt: Runtime, methods: dict[str, Endpoint]
@@ -286,11 +291,13 @@ class ServiceApp:
         except NuboError as err:
             response = self.fault(err, rt.settings.public_url)
         except Exception:
-            log.exception("unhandled error in %s %s", raw.method, raw.url.path)
+            log.exception("unhandled error in %s %s", raw.method, req.path)
             response = self.fault(NuboError("An unexpected error prevented the server from "
                                             "fulfilling your request."), rt.settings.public_url)
         for key, value in self.headers.items():
             response.headers[key] = value
+        if self.request_id_header is not None:
+            response.headers[self.request_id_header] = req.request_id
         if req._version is not None and self.microversions is not None:
             response.headers.update(self.microversions.response_headers(req._version))
         if raw.method not in READ_METHODS and rt.settings.audit.enabled:
@@ -314,7 +321,7 @@ class ServiceApp:
         rt.audit.record(AuditEvent(
             service=self.name,
             method=req.method,
-            path=req.raw.url.path,
+            path=req.path,
             status=response.status_code,
             request_id=req.request_id,
             initiator_id=ctx.user_id if ctx else None,
@@ -326,6 +333,37 @@ class ServiceApp:
             target_id=target_id,
             action="authenticate" if ep.path.endswith("/auth/tokens") else None,
         ))
+
+
+class ServiceRoutes:
+    """One API as an ASGI app: the route for the path (below the API's prefix) gets
+    the request; a path with no route is the API's own 404, or a redirect when the
+    same path with or without a trailing slash has one."""
+
+    def __init__(self, service: ServiceApp, rt: Runtime,
+                 table: PathTable[Callable[[Request], Awaitable[Response]]]) -> None:
+        self.service = service
+        self.rt = rt
+        self.table = table
+        self._cut = len(service.prefix)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"][self._cut:] or "/"
+        found = self.table.match(path)
+        if found is not None:
+            dispatch, scope["path_params"] = found
+            response = await dispatch(Request(scope, receive))
+        else:
+            response = self._not_found(scope, path)
+        await response(scope, receive, send)
+
+    def _not_found(self, scope: Scope, path: str) -> Response:
+        other = path[:-1] if path.endswith("/") else f"{path}/"
+        if other and self.table.match(other) is not None:
+            url = URL(scope=scope)
+            return RedirectResponse(url.replace(path=self.service.prefix + other), 307)
+        return self.service.fault(NotFound("The resource could not be found."),
+                                  self.rt.settings.public_url)
 
 
 async def _maybe_authenticate(req: ApiRequest) -> None:

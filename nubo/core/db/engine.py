@@ -14,12 +14,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, event, update
+from sqlalchemy import Engine, Table, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.elements import ColumnElement
 
 from nubo.core.errors import Conflict
@@ -81,14 +82,25 @@ class Database:
 
             kwargs["async_creator"] = sqlite_inline.connector(make_url(self.url), timeout=30)
             # the pool keeps as many connections as a server's would allow in all: an
-            # SQLite connection is a file handle here, but opening one runs its pragmas,
-            # and a pool that closed its overflow after each use (SQLAlchemy's default of
-            # 5) doubled the CPU of an identity list under 32 concurrent requests
+            # SQLite connection is a file handle here, but opening one runs its pragmas
             kwargs.update(pool_size=pool_size * 3, max_overflow=pool_size * 3)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
                           pool_recycle=3600)
+        # the async engine: every connection on PostgreSQL, MariaDB and threaded SQLite;
+        # migrations (and tests) on inline SQLite
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self._inline: Engine | None = None
+        if self.backend == "sqlite" and not sqlite_threads:
+            from nubo.core.db import sqlite_inline
+
+            # what services get on inline SQLite: sqlite_inline.InlineConnection
+            parsed = make_url(self.url)
+            self._inline = create_engine(
+                parsed.set(drivername="sqlite"), echo=echo, poolclass=QueuePool,
+                creator=sqlite_inline.sync_connector(parsed, timeout=30),
+                pool_size=pool_size * 3, max_overflow=pool_size * 3)
+            event.listen(self._inline, "connect", _sqlite_pragmas)
         if self.backend == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # SQLite has one writer: serialise our own write transactions instead of
@@ -105,7 +117,7 @@ class Database:
         """One read-write transaction; commits on success, rolls back on error."""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
-            async with self.engine.begin() as conn:
+            async with self._connection() as conn, conn.begin():
                 tx = Tx(conn, db=self)
                 yield tx
                 for step in tx.before_commit:
@@ -120,8 +132,30 @@ class Database:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only connection (no transaction held open longer than needed)."""
-        async with self.engine.connect() as conn:
+        async with self._connection() as conn:
             yield conn
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection, given back when the block ends.
+
+        On inline SQLite it is an ``InlineConnection`` (a synchronous connection
+        with an ``AsyncConnection``'s face), closed in place: SQLAlchemy's own
+        async context manager closes a connection in a task of its own, and with
+        nothing in a close to wait for, that task only cost (every other ready
+        request checked a connection out before the pool got the last one back).
+        """
+        if self._inline is None:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        from nubo.core.db.sqlite_inline import InlineConnection
+
+        inline = InlineConnection(self._inline.connect())
+        try:
+            yield cast(AsyncConnection, inline)
+        finally:
+            inline.sync_connection.close()
 
     def apart(self) -> AsyncEngine:
         """An engine on the same database without a pool, for a short statement that
@@ -135,6 +169,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._inline is not None:
+            self._inline.dispose()
         if self._apart is not None:
             await self._apart.dispose()
 

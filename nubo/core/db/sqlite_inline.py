@@ -1,5 +1,14 @@
 """SQLite connections that run on the event loop's thread.
 
+Two layers, both for the all-in-one's SQLite. ``InlineConnection`` is what
+``Database`` hands out: an ``AsyncConnection``'s face (``execute``, ``begin``,
+``begin_nested``, ...) on a *synchronous* SQLAlchemy connection. SQLAlchemy's
+asyncio extension runs every statement in a greenlet of its own and every cursor
+call through an adapter, which doubled the cost of a statement that SQLite itself
+answers in microseconds; its results are the same ``CursorResult`` objects
+either way. Below it, for the async engine that migrations and tests still use,
+``Connection`` speaks aiosqlite's interface without aiosqlite's thread.
+
 SQLAlchemy's aiosqlite driver gives every connection a thread and sends each
 cursor call there and back (four hand-offs per statement), which costs about
 three times the statement itself. A query on a local SQLite file takes
@@ -21,7 +30,13 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy.engine import URL
+from sqlalchemy import CompoundSelect, Delete, Select, Update
+from sqlalchemy.engine import URL, Dialect, NestedTransaction, RootTransaction
+from sqlalchemy.engine import Connection as SyncConnection
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.exc import DBAPIError
+
+from nubo.core.db.prebuilt import is_prebuilt
 
 
 class Cursor:
@@ -133,5 +148,188 @@ def connector(url: URL, *, timeout: float) -> Callable[[], Awaitable[Connection]
     async def connect() -> Connection:
         return Connection(sqlite3.connect(database, timeout=timeout, uri=uri,
                                           check_same_thread=False))
+
+    return connect
+
+
+class _Block:
+    """``async with conn.begin()`` / ``begin_nested()``: commit (or release the
+    savepoint) when the block ends, roll back when it raises."""
+
+    def __init__(self, tx: RootTransaction | NestedTransaction) -> None:
+        self._tx = tx
+
+    async def __aenter__(self) -> _Block:
+        return self
+
+    async def __aexit__(self, kind: object, exc: object, tb: object) -> None:
+        if not self._tx.is_active:
+            return
+        if exc is None:
+            self._tx.commit()
+        else:
+            self._tx.rollback()
+
+    async def commit(self) -> None:
+        self._tx.commit()
+
+    async def rollback(self) -> None:
+        self._tx.rollback()
+
+
+class Result(IteratorResult[Any]):
+    """What a prebuilt statement returns: SQLAlchemy's result interface (rows,
+    ``mappings()``, ``scalar()``…) over rows read at once, and ``rowcount``."""
+
+    def __init__(self, meta: SimpleResultMetaData, rows: list[Any], rowcount: int) -> None:
+        super().__init__(meta, iter(rows))
+        self.rowcount = rowcount
+
+
+_NO_COLUMNS = SimpleResultMetaData([])
+
+
+class Prebuilt:
+    """A prebuilt statement (``nubo.core.db.prebuilt``) compiled once for SQLite:
+    its SQL, how parameters become the cursor's, how its rows are read. Built by
+    ``compiled_for``; None there for what SQLAlchemy must run itself."""
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        c = statement.compile(dialect=dialect)
+        self.compiled = c
+        self.sql = c.string
+        # IN lists (expanding parameters) are rendered per execution
+        self.expanding = bool(c.post_compile_params or c.literal_execute_params)
+        self.names = tuple(c.positiontup or ())
+        self.accepted = frozenset(c.binds)
+        self.binds = dict(c._bind_processors)
+        columns = c._result_columns
+        self.meta = SimpleResultMetaData([col[0] for col in columns]) if columns \
+            else _NO_COLUMNS
+        readers = [col[3]._cached_result_processor(dialect, None) for col in columns]
+        self.readers = readers if any(readers) else None
+
+    @staticmethod
+    def eligible(statement: Any, dialect: Dialect) -> Prebuilt | None:
+        """Selects, deletes, and updates whose values the statement names, all
+        from their parameters (no Python-side defaults, no RETURNING): the rest,
+        inserts among them, stay with SQLAlchemy."""
+        if not isinstance(statement, (Select, CompoundSelect, Update, Delete)) or (
+                isinstance(statement, Update) and not statement._values):
+            return None     # an UPDATE without values sets what each execution names
+        built = Prebuilt(statement, dialect)
+        c = built.compiled
+        if (c.insert_prefetch or c.update_prefetch or getattr(c, "postfetch", None)
+                or c.implicit_returning or c.effective_returning or not dialect.positional):
+            return None
+        return built
+
+    def arguments(self, parameters: Any) -> tuple[str, list[Any]]:
+        c = self.compiled
+        if self.expanding:
+            state = c.construct_expanded_state(parameters)
+            sql, names, values, binds = (state.statement, state.positiontup or (),
+                                         state.parameters, state.processors)
+        else:
+            sql, names, binds = self.sql, self.names, self.binds
+            values = c.construct_params(parameters)
+        return sql, [binds[n](values[n]) if n in binds else values[n] for n in names]
+
+    def run(self, dbapi: sqlite3.Connection, parameters: Any, dialect: Dialect) -> Result:
+        sql, args = self.arguments(parameters)
+        try:
+            cursor = dbapi.execute(sql, args)
+            rows = cursor.fetchall()
+        except sqlite3.Error as e:
+            raise DBAPIError.instance(sql, args, e, sqlite3.Error, dialect=dialect) from e
+        readers = self.readers
+        if readers is not None and rows:
+            rows = [tuple([v if f is None else f(v) for f, v in zip(readers, row, strict=True)])
+                    for row in rows]
+        return Result(self.meta, rows, cursor.rowcount)
+
+
+# prebuilt statements as compiled (None: run by SQLAlchemy), by identity; the
+# statements themselves are kept by ``nubo.core.db.prebuilt``
+_COMPILED: dict[int, Prebuilt | None] = {}
+
+
+def compiled_for(statement: Any, dialect: Dialect) -> Prebuilt | None:
+    key = id(statement)
+    try:
+        return _COMPILED[key]
+    except KeyError:
+        built = _COMPILED[key] = Prebuilt.eligible(statement, dialect)
+        return built
+
+
+class InlineConnection:
+    """The part of ``AsyncConnection`` nubo's services use, over a synchronous
+    connection; each call completes in place. A prebuilt statement
+    (``nubo.core.db.prebuilt``) runs straight on sqlite3, in the connection's
+    transaction (begun first if none is, as SQLAlchemy begins one with a
+    connection's first statement)."""
+
+    def __init__(self, sync_connection: SyncConnection) -> None:
+        self.sync_connection = sync_connection
+        self._dbapi: sqlite3.Connection | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.sync_connection.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None, *,
+                      execution_options: Any = None) -> Any:
+        sync = self.sync_connection
+        if (execution_options is None and not isinstance(parameters, list)
+                and is_prebuilt(statement)):
+            built = compiled_for(statement, sync.dialect)
+            # a parameter that is no bind parameter would be a column to set, which
+            # SQLAlchemy adds per execution
+            if built is not None and (parameters is None or built.accepted.issuperset(
+                    parameters)):
+                if not sync.in_transaction():
+                    sync.begin()        # as SQLAlchemy's own first statement would
+                if self._dbapi is None:
+                    self._dbapi = sync.connection.dbapi_connection  # type: ignore[assignment]
+                assert self._dbapi is not None
+                return built.run(self._dbapi, parameters, sync.dialect)
+        return sync.execute(statement, parameters, execution_options=execution_options)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return self.sync_connection.scalar(statement, parameters)
+
+    async def scalars(self, statement: Any, parameters: Any = None) -> Any:
+        return self.sync_connection.scalars(statement, parameters)
+
+    def begin(self) -> _Block:
+        return _Block(self.sync_connection.begin())
+
+    def begin_nested(self) -> _Block:
+        return _Block(self.sync_connection.begin_nested())
+
+    def in_transaction(self) -> bool:
+        return self.sync_connection.in_transaction()
+
+    async def commit(self) -> None:
+        self.sync_connection.commit()
+
+    async def rollback(self) -> None:
+        self.sync_connection.rollback()
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        return fn(self.sync_connection, *args, **kw)
+
+    async def close(self) -> None:
+        self.sync_connection.close()
+
+
+def sync_connector(url: URL, *, timeout: float) -> Callable[[], sqlite3.Connection]:
+    """The ``creator`` of the synchronous engine behind ``InlineConnection``."""
+    database = url.database or ":memory:"
+    uri = database.startswith("file:") or url.query.get("uri") == "true"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(database, timeout=timeout, uri=uri, check_same_thread=False)
 
     return connect

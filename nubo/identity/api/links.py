@@ -25,8 +25,8 @@ def collection(req: ApiRequest, key: str, path: str, items: Iterable[dict[str, A
     if truncate and limit and len(rendered) > limit:
         out[key] = rendered[:limit]
         out["truncated"] = True
-    query = str(req.raw.url.query)
-    self_url = f"{req.rt.settings.public_url}{req.raw.url.path}" + (f"?{query}" if query else "")
+    query = req.query_string
+    self_url = f"{req.rt.settings.public_url}{req.path}" + (f"?{query}" if query else "")
     out["links"] = {"self": self_url, "previous": None, "next": None}
     return out
 

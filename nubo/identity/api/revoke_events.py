@@ -14,7 +14,7 @@ async def list_revoke_events(req: ApiRequest) -> Reply:
     raw = req.query.get("since")
     since = revoke_events.parse_since(raw) if raw else None
     events = await revoke_events.list_events(req.rt, since)
-    self_url = f"{req.rt.settings.public_url}{req.raw.url.path}"
-    if req.raw.url.query:
-        self_url += f"?{req.raw.url.query}"
+    self_url = f"{req.rt.settings.public_url}{req.path}"
+    if req.query_string:
+        self_url += f"?{req.query_string}"
     return {"events": events, "links": {"self": self_url, "previous": None, "next": None}}

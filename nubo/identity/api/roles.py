@@ -233,8 +233,8 @@ async def list_role_assignments(req: ApiRequest) -> Reply:
         "include_names"] not in ("0", "false", "False") else None
     body = [_render_assignment(req, a, names) for a in found]
     return {"role_assignments": body, "links": {
-        "self": f"{req.rt.settings.public_url}{req.raw.url.path}"
-                + (f"?{req.raw.url.query}" if req.raw.url.query else ""),
+        "self": f"{req.rt.settings.public_url}{req.path}"
+                + (f"?{req.query_string}" if req.query_string else ""),
         "previous": None, "next": None}}
 
 

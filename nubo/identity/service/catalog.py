@@ -15,7 +15,7 @@ from nubo.core.db.engine import Tx
 from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
-from nubo.identity.service.filters import apply_filters, parse_bool
+from nubo.identity.service.filters import filtered, parse_bool
 
 INTERFACES = ("public", "internal", "admin")
 CATALOG_KEY = "identity.catalog"
@@ -61,9 +61,9 @@ async def get_region(rt: Runtime, region_id: str) -> dict[str, Any]:
 
 
 async def list_regions(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
-    q = apply_filters(select(t.region), t.region, filters, exact=("parent_region_id",))
+    q, params = filtered(t.region, filters, exact=("parent_region_id",), order_by="id")
     async with rt.db.read() as conn:
-        return [to_region(r._mapping) for r in await conn.execute(q.order_by(t.region.c.id))]
+        return [to_region(r._mapping) for r in await conn.execute(q, params)]
 
 
 async def create_region(rt: Runtime, body: Mapping[str, Any], region_id: str | None = None
@@ -161,9 +161,9 @@ async def get_service(rt: Runtime, service_id: str) -> dict[str, Any]:
 
 
 async def list_services(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
-    q = apply_filters(select(t.service), t.service, filters, exact=("type",))
+    q, params = filtered(t.service, filters, exact=("type",))
     async with rt.db.read() as conn:
-        out = [to_service(r._mapping) for r in await conn.execute(q)]
+        out = [to_service(r._mapping) for r in await conn.execute(q, params)]
     if "name" in filters:
         out = [s for s in out if s.get("name") == filters["name"]]
     return out
@@ -242,10 +242,10 @@ async def get_endpoint(rt: Runtime, endpoint_id: str) -> dict[str, Any]:
 
 
 async def list_endpoints(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
-    q = apply_filters(select(t.endpoint), t.endpoint, filters,
-                      exact=("service_id", "interface", "region_id", "enabled"))
+    q, params = filtered(t.endpoint, filters,
+                         exact=("service_id", "interface", "region_id", "enabled"))
     async with rt.db.read() as conn:
-        return [to_endpoint(r._mapping) for r in await conn.execute(q)]
+        return [to_endpoint(r._mapping) for r in await conn.execute(q, params)]
 
 
 def _check_endpoint(body: Mapping[str, Any], creating: bool) -> None:

@@ -14,7 +14,7 @@ from nubo.core.runtime import Runtime
 from nubo.identity import backends
 from nubo.identity import tables as t
 from nubo.identity.service import cache, resource, users
-from nubo.identity.service.filters import apply_filters
+from nubo.identity.service.filters import filtered
 
 COLUMNS = ("name", "domain_id", "description")
 
@@ -63,10 +63,10 @@ async def list_groups(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str,
     external = await backends.list_groups(rt, filters)
     if external is not None:
         return [to_group(r) for r in external]
-    q = apply_filters(select(t.group), t.group, filters, exact=("domain_id", "id"),
-                      text=("name",))
+    q, params = filtered(t.group, filters, exact=("domain_id", "id"), text=("name",),
+                         order_by="name")
     async with rt.db.read() as conn:
-        return [to_group(r._mapping) for r in await conn.execute(q.order_by(t.group.c.name))]
+        return [to_group(r._mapping) for r in await conn.execute(q, params)]
 
 
 def _validate(body: Mapping[str, Any], *, creating: bool) -> None:

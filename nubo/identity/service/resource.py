@@ -9,16 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nubo.core.db.base import new_id
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
 from nubo.identity.service import cache, catalog, revoke
-from nubo.identity.service.filters import apply_filters
+from nubo.identity.service.filters import filtered
 
 DEFAULT_DOMAIN = "default"
 PROJECT_COLUMNS = ("name", "domain_id", "parent_id", "is_domain", "enabled", "description",
@@ -47,10 +48,16 @@ def to_domain(row: Mapping[Any, Any], tags: list[str]) -> dict[str, Any]:
     return out
 
 
+# the projects acting as top-level domains
+_DOMAINS = (t.project.c.is_domain, t.project.c.domain_id == t.ROOT_DOMAIN)
+_TAGS_OF = prebuilt(select(t.project_tag).where(
+    t.project_tag.c.project_id.in_(bindparam("ids", expanding=True))))
+
+
 async def _tags(conn: Any, ids: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {i: [] for i in ids}
     if ids:
-        rows = await conn.execute(select(t.project_tag).where(t.project_tag.c.project_id.in_(ids)))
+        rows = await conn.execute(_TAGS_OF, {"ids": ids})
         for r in rows:
             out[r.project_id].append(r.name)
     return out
@@ -100,13 +107,11 @@ async def find_domain_id(conn: Any, ref: Mapping[str, Any]) -> str:
 async def list_projects(
     rt: Runtime, filters: Mapping[str, str], *, domain_only: bool = False
 ) -> list[dict[str, Any]]:
-    q = select(t.project)
-    if domain_only:
-        q = q.where(t.project.c.is_domain, t.project.c.domain_id == t.ROOT_DOMAIN)
-    q = apply_filters(q, t.project, filters, exact=("domain_id", "parent_id", "is_domain",
-                                                     "enabled", "id"), text=("name",))
+    q, params = filtered(t.project, filters, where=_DOMAINS if domain_only else (),
+                         exact=("domain_id", "parent_id", "is_domain", "enabled", "id"),
+                         text=("name",), order_by="name")
     async with rt.db.read() as conn:
-        rows = [r._mapping for r in await conn.execute(q.order_by(t.project.c.name))]
+        rows = [r._mapping for r in await conn.execute(q, params)]
         tags = await _tags(conn, [r["id"] for r in rows])
     wanted_tags = _tag_filters(filters)
     render = to_domain if domain_only else to_project

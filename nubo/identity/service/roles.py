@@ -13,7 +13,7 @@ from nubo.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from nubo.core.runtime import Runtime
 from nubo.identity import tables as t
 from nubo.identity.service import cache, resource
-from nubo.identity.service.filters import apply_filters
+from nubo.identity.service.filters import filtered
 
 ROLE_OPTIONS = frozenset({"immutable"})
 # Keystone's [assignment] prohibited_implied_role default
@@ -47,10 +47,10 @@ async def get_role(rt: Runtime, role_id: str) -> dict[str, Any]:
 
 async def list_roles(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
     domain = filters.get("domain_id") or t.NULL_DOMAIN
-    q = select(t.role).where(t.role.c.domain_id == domain)
-    q = apply_filters(q, t.role, filters, exact=("id",), text=("name",))
+    q, params = filtered(t.role, {**filters, "domain_id": domain}, exact=("domain_id", "id"),
+                         text=("name",), order_by="name")
     async with rt.db.read() as conn:
-        return [to_role(r._mapping) for r in await conn.execute(q.order_by(t.role.c.name))]
+        return [to_role(r._mapping) for r in await conn.execute(q, params)]
 
 
 def _validate(body: Mapping[str, Any], *, creating: bool) -> None:

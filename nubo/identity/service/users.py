@@ -20,7 +20,7 @@ from nubo.identity import backends
 from nubo.identity import tables as t
 from nubo.identity.passwords import PasswordHasher
 from nubo.identity.service import cache, resource, revoke
-from nubo.identity.service.filters import apply_filters, parse_bool
+from nubo.identity.service.filters import filtered, parse_bool
 
 USER_COLUMNS = ("name", "domain_id", "enabled", "default_project_id", "description", "options")
 RESERVED = frozenset({"id", "links", "password", "password_expires_at"})
@@ -86,10 +86,10 @@ async def list_users(rt: Runtime, filters: Mapping[str, str]) -> list[dict[str, 
     external = await backends.list_users(rt, filters)
     if external is not None:
         return [to_user(r, None) for r in external]
-    q = apply_filters(select(t.user), t.user, filters, exact=("domain_id", "enabled", "id"),
-                      text=("name",))
+    q, params = filtered(t.user, filters, exact=("domain_id", "enabled", "id"), text=("name",),
+                         order_by="name")
     async with rt.db.read() as conn:
-        rows = [r._mapping for r in await conn.execute(q.order_by(t.user.c.name))]
+        rows = [r._mapping for r in await conn.execute(q, params)]
         expiry = await _expiries(conn, [r["id"] for r in rows])
     users = [to_user(r, expiry.get(r["id"])) for r in rows]
     return _filter_expiry(users, filters.get("password_expires_at"))

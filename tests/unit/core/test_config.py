@@ -56,3 +56,10 @@ def test_dict_values_from_the_environment_are_json() -> None:
     assert s.compute.fake_fail_spawn_on_hosts == ["h1", "h2"]
     with pytest.raises(ConfigError, match="fake_delays"):
         load_settings(environ={"NUBO_COMPUTE__FAKE_DELAYS": "spawn=1"})
+
+
+def test_choices_are_checked() -> None:
+    s = load_settings(environ={"NUBO_COMPUTE__INSTANCE_USAGE_AUDIT_PERIOD": "day"})
+    assert s.compute.instance_usage_audit_period == "day"
+    with pytest.raises(ConfigError, match="hour, day, month, year"):
+        load_settings(environ={"NUBO_COMPUTE__INSTANCE_USAGE_AUDIT_PERIOD": "week"})
