@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from nubo.core.db.base import utcnow
 from nubo.core.runtime import Runtime
 from nubo.image import tables as t
+from nubo.image.service import tasks
 from nubo.image.service.records import IN_PROGRESS, Status
 from nubo.image.store import FileStore
 
@@ -83,6 +84,9 @@ async def _give_back(rt: Runtime, store: FileStore, image_id: str, status: str,
             t.image.c.id == image_id, t.image.c.status == status).values(
             status=target.value, updated_at=utcnow(),
             **({} if target == Status.UPLOADING else {"staged_size": None})))
+        if status == Status.IMPORTING and result.rowcount == 1:
+            await tasks.finish_image_imports(tx, image_id, "The import was cut off; the "
+                                             "staged data can be imported again.")
     if target == Status.QUEUED:
         await asyncio.to_thread(staged.unlink, missing_ok=True)
     log.warning("image %s: %s transfer found dead, now %s", image_id, status, target.value)

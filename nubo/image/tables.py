@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
 )
 
 from nubo.core.db.base import Id, Name, UTCDateTime, metadata
@@ -88,4 +89,27 @@ metadef_item = Table(
     Column("body", JSON, nullable=False, default=dict),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# tasks (Glance's tasks and task_info): an interoperable import's progress, shown
+# under its image (``GET /v2/images/{id}/tasks``, 2.12) and to admins (``/v2/tasks``)
+task = Table(
+    "image_task",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(30), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("owner", Id(), nullable=True),
+    # no foreign key: a task outlives its image, as in Glance
+    Column("image_id", String(36), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("user_id", Id(), nullable=True),
+    Column("input", JSON, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("message", Text, nullable=False, default=""),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_image_task_image_id", "image_id"),
 )

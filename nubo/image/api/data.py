@@ -56,7 +56,7 @@ async def import_image(req: ApiRequest) -> Reply:
     body = await req.json()
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
-    await data.import_image(req.rt, req.ctx, req.params["image_id"], body)
+    await data.import_image(req.rt, req.ctx, req.params["image_id"], body, req.request_id)
     return Response(status_code=202)
 
 

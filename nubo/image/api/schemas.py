@@ -1,4 +1,4 @@
-"""``/v2/schemas/*``: the JSON schemas of images and members, as Glance serves them
+"""``/v2/schemas/*``: the JSON schemas of images, members and tasks, as Glance serves them
 for clients that build their requests from the schema (glanceclient)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from nubo.image.service.records import (
     MEMBER_STATUSES,
     VISIBILITIES,
 )
+from nubo.image.service.tasks import STATUSES as TASK_STATUSES
 
 router = Router()
 
@@ -83,6 +84,30 @@ async def show_image_schema(req: ApiRequest) -> Reply:
 @router.get("/v2/schemas/images")
 async def show_images_schema(req: ApiRequest) -> Reply:
     return _collection("images", image_schema(), "images")
+
+
+def task_schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {"name": "task", "properties": {
+        "id": {**text, "description": "An identifier for the task"},
+        "type": {**text, "enum": ["import", "api_image_import"]},
+        "status": {**text, "enum": list(TASK_STATUSES)},
+        "input": {"type": ["null", "object"]}, "result": {"type": ["null", "object"]},
+        "owner": text, "message": text, "image_id": text, "request_id": text,
+        "user_id": text, "expires_at": {"type": ["null", "string"]},
+        "created_at": text, "updated_at": text, "self": text, "schema": text},
+        "links": [{"rel": "self", "href": "{self}"},
+                  {"rel": "describedby", "href": "{schema}"}]}
+
+
+@router.get("/v2/schemas/task")
+async def show_task_schema(req: ApiRequest) -> Reply:
+    return task_schema()
+
+
+@router.get("/v2/schemas/tasks")
+async def show_tasks_schema(req: ApiRequest) -> Reply:
+    return _collection("tasks", task_schema(), "tasks")
 
 
 @router.get("/v2/schemas/member")

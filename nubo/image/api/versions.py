@@ -9,7 +9,7 @@ from nubo.core.api.routing import ApiRequest, Reply, Router
 
 router = Router()
 # the newest first; the minor versions Glance v2 has had
-SERVED = ("2.16", "2.15", "2.9", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0")
+SERVED = ("2.16", "2.15", "2.12", "2.9", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0")
 
 
 def _versions(req: ApiRequest) -> dict[str, Any]:

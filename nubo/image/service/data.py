@@ -25,6 +25,7 @@ from nubo.image import tables as t
 from nubo.image.inspect import inspect
 from nubo.image.notifications import image_event
 from nubo.image.service import quotas
+from nubo.image.service import tasks as image_tasks
 from nubo.image.service.access import authorize, is_admin, load_row, visible_row
 from nubo.image.service.records import STORE_ID, Status, render
 from nubo.image.store import FileStore, TooLarge, Written
@@ -145,9 +146,9 @@ async def stage_image(rt: Runtime, ctx: RequestContext, image_id: str,
 
 
 async def import_image(rt: Runtime, ctx: RequestContext, image_id: str,
-                       body: dict[str, Any]) -> None:
+                       body: dict[str, Any], request_id: str = "") -> None:
     """``POST /v2/images/{id}/import``: uploading -> importing, then active in the
-    background (the caller has its 202 by then)."""
+    background (the caller has its 202 by then); an import task follows it."""
     method = body.get("method")
     name = method.get("name") if isinstance(method, dict) else None
     if name not in IMPORT_METHODS:
@@ -166,13 +167,14 @@ async def import_image(rt: Runtime, ctx: RequestContext, image_id: str,
             status=Status.IMPORTING.value, updated_at=utcnow()))
         if claimed.rowcount != 1:
             raise Conflict(f"Image {image_id} is already being imported.")
-    task = asyncio.create_task(_finish_import(rt, row))
+        task_id = await image_tasks.record_import(tx, ctx, image_id, body, request_id)
+    task = asyncio.create_task(_finish_import(rt, row, task_id))
     tasks: set[asyncio.Task[None]] = rt.state.setdefault(TASKS_KEY, set())
     tasks.add(task)
     task.add_done_callback(tasks.discard)
 
 
-async def _finish_import(rt: Runtime, row: dict[str, Any]) -> None:
+async def _finish_import(rt: Runtime, row: dict[str, Any], task_id: str) -> None:
     store, image_id = _store(rt), row["id"]
     try:
         written = await asyncio.to_thread(_hash_file, store.staged(image_id))
@@ -182,6 +184,10 @@ async def _finish_import(rt: Runtime, row: dict[str, Any]) -> None:
         await store.delete(image_id)
         await _move(rt, image_id, Status.IMPORTING.value, Status.QUEUED.value)
         await _mark_failed_import(rt, image_id)
+        await image_tasks.finish(rt, task_id, failed=getattr(e, "message", None) or str(e)
+                                 or type(e).__name__)
+        return
+    await image_tasks.finish(rt, task_id)
 
 
 async def _mark_failed_import(rt: Runtime, image_id: str) -> None:

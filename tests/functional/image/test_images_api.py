@@ -133,7 +133,12 @@ def test_info_import_advertises_glance_direct_only(alice: Caller) -> None:
 
 def test_tasks_are_for_admins(alice: Caller, admin: Caller) -> None:
     assert alice.call("GET", "/tasks").status_code == 403
-    assert admin.call("GET", "/tasks").json()["tasks"] == []
+    assert admin.call("GET", "/tasks").status_code == 200
+    r = admin.call("POST", "/tasks", {"type": "import", "input": {
+        "import_from": "http://example.invalid/x.qcow2", "import_from_format": "qcow2",
+        "image_properties": {"disk_format": "qcow2", "container_format": "bare"}}})
+    assert r.status_code == 400, r.text
+    assert alice.call("POST", "/tasks", {"type": "import", "input": {}}).status_code == 403
 
 
 def test_reader_cannot_write(make_caller: object, alice: Caller) -> None:
