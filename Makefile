@@ -4,12 +4,12 @@ PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # Debian packages of the real data plane (`make up` and `make test`): the Linux bridge
-# network agent (iproute2, dnsmasq's binary only and its dhcp_release, nftables, iptables,
-# conntrack to cut connections a removed rule allowed), the libvirt
+# network agent (iproute2, dnsmasq's binary only and its dhcp_release, nftables,
+# iptables), the libvirt
 # compute driver (libvirtd, started by the compute agent, no systemd needed; QEMU;
 # qemu-img; genisoimage for config drives; what libvirt-python builds against) and
 # the guest image nubo builds (a FAT boot disk with syslinux)
-RUN_APT := iproute2 dnsmasq-base dnsmasq-utils nftables iptables conntrack qemu-utils qemu-system-x86 genisoimage \
+RUN_APT := iproute2 dnsmasq-base dnsmasq-utils nftables iptables qemu-utils qemu-system-x86 genisoimage \
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
 	pkg-config gcc dosfstools mtools syslinux syslinux-common openssh-client
 # and what only the tests need: OpenLDAP for the LDAP identity back end; ping, socat
@@ -67,7 +67,7 @@ lint: $(STAMP)
 
 ## test: install what is needed and run the whole suite (lint, types, unit, functional, integration)
 test: $(STAMP) sys-deps $(LIBVIRT_STAMP) lint
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra --durations=25
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -23,7 +23,7 @@ MODES = ("auto", "real", "fake")
 FILE = "data-plane"
 # what the real data plane runs, and the Debian package that has it
 TOOLS = {"ip": "iproute2", "bridge": "iproute2", "nft": "nftables",
-         "dnsmasq": "dnsmasq-base", "dhcp_release": "dnsmasq-utils", "conntrack": "conntrack",
+         "dnsmasq": "dnsmasq-base", "dhcp_release": "dnsmasq-utils",
          "qemu-system-x86_64": "qemu-system-x86",
          "qemu-img": "qemu-utils", "virsh": "libvirt-clients"}
 LIBVIRTD = ("libvirtd", "/usr/sbin/libvirtd")

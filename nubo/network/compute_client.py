@@ -1,7 +1,8 @@
 """Networking's narrow client of compute, for the metadata proxy: which instance
 a guest's address belongs to (networking's own ports) and what compute's metadata
 service answers it (``nubo.compute.service.metadata``, in-process today; Neutron's
-metadata agent asks Nova's metadata API the same over HTTP)."""
+metadata agent asks Nova's metadata API the same over HTTP), and where a guest's
+password post goes."""
 
 from __future__ import annotations
 
@@ -27,4 +28,13 @@ class CloudMetadata:
         from nubo.compute.service import metadata
 
         reply = await metadata.answer(self.rt, instance_id, path)
+        return reply.status, reply.content_type, reply.body
+
+    async def post(self, instance_id: str, path: str, body: bytes
+                   ) -> tuple[int, str, bytes]:
+        if "compute" not in self.rt.settings.core.enabled_services:
+            return 404, "text/plain", b"Not Found"
+        from nubo.compute.service import metadata
+
+        reply = await metadata.post(self.rt, instance_id, path, body)
         return reply.status, reply.content_type, reply.body

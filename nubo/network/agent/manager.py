@@ -236,6 +236,10 @@ class NetworkAgent:
         failed = {port.id for port in p.plug_ports
                   if port.network_id in broken
                   or not await attempt(f"plug {port.id}", d.plug_port(port), keep=False)}
+        # routers before DHCP: a router's metadata proxy serves before the leases of
+        # its subnets stop routing metadata through the DHCP port
+        for router in p.ensure_routers:
+            await attempt(f"router {router.id}", d.ensure_router(router))
         for dhcp in p.ensure_dhcp:
             if d.needs_dhcp_port:
                 try:
@@ -246,8 +250,6 @@ class NetworkAgent:
                     errors.append(DriverError(f"DHCP port of {dhcp.network_id}: {e.message}"))
                     continue
             await attempt(f"DHCP of {dhcp.network_id}", d.ensure_dhcp(dhcp))
-        for router in p.ensure_routers:
-            await attempt(f"router {router.id}", d.ensure_router(router))
         return failed, errors
 
     async def _report(self, p: Plan, failed: set[str], desired: Desired) -> None:

@@ -114,6 +114,13 @@ def plan(desired: Desired, actual: Inventory, scope: Scope) -> Plan:
     p.unplug_ports = [i for i in within(actual.ports, scope.ports) if i not in desired.ports]
     p.remove_networks = [n for n in within(actual.networks, scope.networks)
                          if n not in desired.networks]
+    # a network that goes takes the ports the host has on it along, named by the
+    # scope or not (its DHCP port, when the change that deleted it named only the
+    # network): nothing the service wants is on a network it does not want here
+    gone = set(p.remove_networks)
+    p.unplug_ports = sorted({*p.unplug_ports, *(
+        i for i, placed in actual.ports.items()
+        if placed.network_id in gone and i not in desired.ports)})
     p.ensure_networks = [n for i, n in sorted(desired.networks.items())
                          if i not in actual.networks or _stale(actual.networks[i], n)]
     if desired.firewall is not None and (

@@ -121,7 +121,7 @@ def _link(req: ApiRequest, marker: str, *, reverse: bool) -> str:
     params.append(("marker", marker))
     if reverse:
         params.append(("page_reverse", "True"))
-    base = f"{req.rt.settings.public_url}{req.raw.url.path}"
+    base = f"{req.rt.settings.public_url}{req.path}"
     return f"{base}?{urlencode(params)}"
 
 

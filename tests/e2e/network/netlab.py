@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -204,6 +205,49 @@ class Listener:
         self.proc.wait()
 
 
+class Ticker:
+    """A TCP server in a namespace that writes a line every 0.2 s to whoever
+    connects, however quiet the client (``Ticker.serve``); and a client holding one
+    such connection open, noting when each line arrives."""
+
+    def __init__(self, proc: subprocess.Popen[str], *, reader: bool) -> None:
+        self.proc = proc
+        self.arrived: list[float] = []
+        if reader:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    @classmethod
+    def serve(cls, ns: str, port: int) -> Ticker:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "socat", f"TCP-LISTEN:{port},fork,reuseaddr",
+             "SYSTEM:while echo tick; do sleep 0.2; done"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, text=True)
+        wait_for(f"a ticker on {port} in {ns}", lambda: f":{port} " in in_ns(
+            ns, "ss", "-ltn").stdout, timeout=10)
+        return cls(proc, reader=False)
+
+    @classmethod
+    def connect(cls, ns: str, address: str, port: int) -> Ticker:
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, "socat", "-u",
+                                 f"TCP:{address}:{port}", "-"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        made = cls(proc, reader=True)
+        wait_for(f"ticks from {address}:{port}", lambda: made.arrived, timeout=10)
+        return made
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for _ in self.proc.stdout:
+            self.arrived.append(time.monotonic())
+
+    def since(self, moment: float) -> int:
+        return sum(1 for t in self.arrived if t > moment)
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 def connect(ns: str, address: str, port: int, timeout: float = 3) -> str | None:
     """What a ``Listener`` at ``address:port`` answered a connection from ``ns``
     (None when it could not connect)."""
@@ -212,21 +256,33 @@ def connect(ns: str, address: str, port: int, timeout: float = 3) -> str | None:
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
 
 
+def opens(ns: str, address: str, port: int, timeout: float = 1) -> bool:
+    """Whether a TCP connection from ``ns`` to ``address:port`` opens (closed at
+    once, whatever the server sends)."""
+    return in_ns(ns, "socat", "-u", "/dev/null", f"TCP:{address}:{port},"
+                 f"connect-timeout={timeout}", check=False,
+                 timeout=timeout + 10).returncode == 0
+
+
 HTTP_GET = """
 import sys, urllib.error, urllib.request
+data = sys.argv[2].encode() if len(sys.argv) > 2 else None
 try:
-    with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+    with urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=data),
+                                timeout=5) as r:
         print(r.status); sys.stdout.write(r.read().decode())
 except urllib.error.HTTPError as e:
     print(e.code)
 """
 
 
-def http_get(ns: str, url: str) -> tuple[int, str]:
-    """``GET url`` from inside ``ns``: the status and the body (0 when no answer)."""
+def http_get(ns: str, url: str, post: str | None = None) -> tuple[int, str]:
+    """``GET url`` (``POST`` with a body ``post``) from inside ``ns``: the status and
+    the body (0 when no answer)."""
     import sys
 
-    out = in_ns(ns, sys.executable, "-c", HTTP_GET, url, check=False, timeout=20)
+    data = [] if post is None else [post]
+    out = in_ns(ns, sys.executable, "-c", HTTP_GET, url, *data, check=False, timeout=20)
     if out.returncode != 0 or not out.stdout:
         return 0, out.stderr
     status, _, body = out.stdout.partition("\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.network.conftest import HOST1, Net
-from tests.e2e.network.netlab import in_ns, wait_for
+from tests.e2e.network.netlab import in_ns, sh, wait_for
 
 
 def dhcp_port(conn: Any, network_id: str) -> Any:
@@ -87,14 +87,24 @@ def test_leases_carry_address_mtu_routes_and_dns(net: Net) -> None:
         lease3 = lease_fields(guest3.dhcp(net.dhcp_script))
         assert lease3["ip"] == port3.fixed_ips[0]["ip_address"]
         assert lease3["ntpsrv"] == "10.250.10.123" and lease["ntpsrv"] == ""
-        # a MAC that is no port's gets no lease
+        # a MAC that is no port's gets no lease: its DISCOVER reaches dnsmasq (the
+        # tap put on the network's bridge by hand), which answers nothing
+        stranger_mac = "02:00:0a:fa:0a:63"
         stranger = net.lab.guest("dg3", {**port2.to_dict(), "id": secrets.token_hex(6),
-                                         "mac_address": "02:00:0a:fa:0a:63"})
+                                         "mac_address": stranger_mac})
+        sh("ip", "link", "set", stranger.tap, "master", f"brq{network.id[:11]}", "up")
         out = stranger.run("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-t", "2", "-T",
                            "1", "-s", str(net.dhcp_script), check=False, timeout=30)
         assert "LEASE" not in out.stdout
+        log = net.cloud.state_dir / "linuxbridge" / "dhcp" / network.id / "dnsmasq.log"
+        heard = [ln for ln in log.read_text().splitlines() if stranger_mac in ln]
+        assert any("DHCPDISCOVER" in ln for ln in heard), heard
+        assert not any("DHCPOFFER" in ln for ln in heard), heard
+        sh("ip", "link", "del", stranger.tap)
         # an address given back and handed to a new port (another MAC) is leased to
-        # it at once: the old port's lease was released
+        # it at once: the old port's lease was released (and dnsmasq, whose hosts
+        # had a port with options of its own, was restarted, not sent a SIGHUP that
+        # would kill it)
         reused = port3.fixed_ips[0]["ip_address"]
         conn.network.delete_port(port3)
         port4 = conn.network.create_port(

@@ -1,7 +1,7 @@
 """The metadata proxy at 169.254.169.254: on a network without a router through
 the DHCP port (the DHCP route says so), once a router is attached through the
 router; the instance is the one whose port holds the source address, and the
-answers are its OpenStack and EC2 layouts."""
+answers are its OpenStack and EC2 layouts; the one thing a guest posts is its password."""
 
 from __future__ import annotations
 
@@ -65,6 +65,20 @@ def test_metadata_through_the_dhcp_port_then_the_router(net: Net) -> None:
             (200, KEY)
         assert http_get(guest.ns, f"{MD}/latest/user-data") == (200, USER_DATA.decode())
         assert http_get(guest.ns, f"{MD}/latest/meta-data/no-such")[0] == 404
+        # the guest posts its (encrypted) password once; the API shows and clears it
+        password = base64.b64encode(b"\x01" * 700).decode()       # 936 characters
+        assert http_get(guest.ns, f"{MD}/openstack/latest/password") == (200, "")
+        assert conn.compute.get_server_password(vm) == ""
+        assert http_get(guest.ns, f"{MD}/openstack/latest/password", post=password)[0] == 200
+        assert http_get(guest.ns, f"{MD}/openstack/latest/password") == (200, password)
+        assert conn.compute.get_server_password(vm) == password
+        assert http_get(guest.ns, f"{MD}/openstack/latest/password", post="again")[0] == 409
+        assert http_get(guest.ns, f"{MD}/openstack/latest/meta_data.json", post="x")[0] == 405
+        assert http_get(guest.ns, f"{MD}/openstack/latest/password", post="x" * 1021)[0] == 400
+        conn.compute.clear_server_password(vm)
+        assert conn.compute.get_server_password(vm) == ""
+        assert http_get(guest.ns, f"{MD}/openstack/latest/password", post="new")[0] == 200
+        assert conn.compute.get_server_password(vm) == "new"
         # another source address on the network is no instance
         guest.run("ip", "addr", "add", "10.250.50.222/24", "dev", "eth0")
         conn.network.update_port(port, allowed_address_pairs=[{"ip_address": "10.250.50.222"}])

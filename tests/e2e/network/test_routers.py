@@ -39,9 +39,10 @@ def test_router_snat_floating_ips_forwardings_and_routes(net: Net) -> None:
         gb = net.lab.guest("rb", pb.to_dict(), host_ns=net.host1_ns)
         for g in (ga, gb):
             assert "router=10.250.30.1" in g.dhcp(net.dhcp_script)
-        wait_for("the router's legs", lambda: "10.250.30.1/24" in in_ns(
-            namespace, "ip", "-4", "-o", "addr", check=False).stdout)
-        assert f"{gateway_ip}/24" in in_ns(namespace, "ip", "-4", "-o", "addr").stdout
+        # the agent applies a router's legs one after another: wait for both
+        wait_for("the router's legs", lambda: all(a in in_ns(
+            namespace, "ip", "-4", "-o", "addr", check=False).stdout
+            for a in ("10.250.30.1/24", f"{gateway_ip}/24")))
         assert ga.ping("10.250.30.1") and ga.ping(ext_ip)
         assert connect(ga.ns, ext_ip, 7000) == gateway_ip          # SNAT
         # a floating IP: 1:1 both ways

@@ -1,14 +1,16 @@
 """Security groups as stateful kernel firewall rules per port: default deny
 ingress, the groups' rules (also from a remote group's members), replies of
 allowed connections and DHCP always pass; anti-spoofing lets a port send only
-from its MAC and addresses plus its allowed address pairs."""
+from its MAC and addresses plus its allowed address pairs. Established
+connections end with the rule that allowed them, and only those."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.e2e.network.conftest import HOST1, Net
-from tests.e2e.network.netlab import Listener, connect, wait_for
+from tests.e2e.network.netlab import Listener, Ticker, connect, opens, wait_for
 
 
 def group(conn: Any, name: str, *rules: dict[str, Any]) -> Any:
@@ -16,6 +18,16 @@ def group(conn: Any, name: str, *rules: dict[str, Any]) -> Any:
     for rule in rules:
         conn.network.create_security_group_rule(security_group_id=made.id, **rule)
     return made
+
+
+def remove(conn: Any, network: Any, *groups: Any) -> None:
+    """The test's ports (not the DHCP port), its network and its groups."""
+    for p in conn.network.ports(network_id=network.id):
+        if p.device_owner != "network:dhcp":
+            conn.network.delete_port(p)
+    conn.network.delete_network(network)
+    for g in groups:
+        conn.network.delete_security_group(g)
 
 
 def test_groups_filter_ingress_and_spoofing_is_dropped(net: Net) -> None:
@@ -77,10 +89,54 @@ def test_groups_filter_ingress_and_spoofing_is_dropped(net: Net) -> None:
     finally:
         for listener in listeners:
             listener.stop()
-        for p in conn.network.ports(network_id=network.id):
-            if p.device_owner != "network:dhcp":
-                conn.network.delete_port(p)
-        conn.network.delete_network(network)
-        for g in (web, client):
-            conn.network.delete_security_group(g)
+        remove(conn, network, web, client)
+    del subnet
+
+
+def test_an_established_connection_ends_with_its_rule(net: Net) -> None:
+    """Two open connections into a port, each allowed by its own rule; the server
+    end talks, the client end stays quiet (it only acknowledges). Taking one rule
+    away stops that connection both ways, at once and for good, even though the
+    port's egress allows everything (its server's next packet must not open the
+    connection again); the other connection carries on. The rule put back, the
+    same connection carries on too."""
+    conn = net.conn()
+    network = conn.network.create_network(name="nb-sg-open")
+    subnet = conn.network.create_subnet(network_id=network.id, ip_version=4,
+                                        cidr="10.250.41.0/24")
+    client = group(conn, "nb-open-client")
+    tcp7000 = {"direction": "ingress", "protocol": "tcp", "port_range_min": 7000,
+               "port_range_max": 7000, "remote_ip_prefix": "0.0.0.0/0"}
+    server = group(conn, "nb-open-server", tcp7000,
+                   {"direction": "ingress", "protocol": "tcp", "port_range_min": 7001,
+                    "port_range_max": 7001, "remote_group_id": client.id})
+    tickers: list[Ticker] = []
+    try:
+        pa = conn.network.create_port(network_id=network.id, binding_host_id=net.host,
+                                      security_group_ids=[server.id])
+        pb = conn.network.create_port(network_id=network.id, binding_host_id=HOST1,
+                                      security_group_ids=[client.id])
+        ga = net.lab.guest("oa", pa.to_dict())
+        gb = net.lab.guest("ob", pb.to_dict(), host_ns=net.host1_ns)
+        for g in (ga, gb):
+            g.dhcp(net.dhcp_script)
+        a_ip = pa.fixed_ips[0]["ip_address"]
+        tickers += [Ticker.serve(ga.ns, 7000), Ticker.serve(ga.ns, 7001)]
+        by_rule, by_group = Ticker.connect(gb.ns, a_ip, 7000), Ticker.connect(gb.ns, a_ip, 7001)
+        tickers += [by_rule, by_group]
+        rule = next(r for r in conn.network.security_group_rules(security_group_id=server.id)
+                    if r.port_range_min == 7000)
+        conn.network.delete_security_group_rule(rule)
+        wait_for("7000 closed", lambda: not opens(gb.ns, a_ip, 7000))
+        cut = time.monotonic() + 0.5            # what was on the wire has arrived
+        time.sleep(3)
+        assert by_rule.since(cut) == 0, "the connection outlived its rule"
+        assert by_group.since(cut) >= 5, "a connection another rule allows was cut"
+        conn.network.create_security_group_rule(security_group_id=server.id, **tcp7000)
+        back = time.monotonic()
+        wait_for("the same connection carrying on", lambda: by_rule.since(back))
+    finally:
+        for ticker in tickers:
+            ticker.stop()
+        remove(conn, network, server, client)
     del subnet

@@ -141,6 +141,7 @@ class DhcpServers:
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True, mode=0o700)
         assert dhcp.port is not None
         config = dnsmasq.render(dhcp, directory, names.dhcp_device(dhcp.port.id), self.options)
+        read = await asyncio.to_thread(_read, directory / "host")   # what dnsmasq has
         changed = False
         for name, text in (("host", config.hosts), ("opts", config.opts),
                            ("addn_hosts", config.addn_hosts)):
@@ -148,7 +149,7 @@ class DhcpServers:
         leases = directory / "leases"
         pid = running_pid(directory)
         if pid is not None and command_of(pid) == config.argv and not (
-                changed and dnsmasq.TAGGED_HOSTS in config.hosts):
+                changed and dnsmasq.sighup_crashes(read, config.hosts)):
             if changed:
                 for lease in dnsmasq.stale_leases(await asyncio.to_thread(_read, leases), dhcp):
                     await self._release(namespace, names.dhcp_device(dhcp.port.id), lease)

@@ -89,6 +89,13 @@ def argv(dhcp: Dhcp, directory: Path, interface: str, options: Options) -> tuple
             *(f"--dhcp-range={_range(s, options.lease_seconds)}" for s in subnets))
 
 
+def sighup_crashes(read: str, hosts: str) -> bool:
+    """Whether a SIGHUP would kill dnsmasq: 2.90 crashes re-reading its hosts file
+    once a host with a ``set:`` tag has had a lease, whether the new file keeps,
+    moves or drops the tags. A change then restarts it instead."""
+    return TAGGED_HOSTS in read or TAGGED_HOSTS in hosts
+
+
 def _ip(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 

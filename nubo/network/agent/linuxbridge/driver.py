@@ -31,7 +31,7 @@ from nubo.network.agent.linuxbridge.shell import Shell
 from nubo.network.agent.state import Dhcp, Firewall, Network, Port, Router
 
 log = logging.getLogger(__name__)
-TOOLS = ("ip", "bridge", "nft", "sysctl", "dnsmasq", "dhcp_release", "conntrack")
+TOOLS = ("ip", "bridge", "nft", "sysctl", "dnsmasq", "dhcp_release")
 
 
 class LinuxBridgeDriver(NetworkDriver):
@@ -66,14 +66,16 @@ class LinuxBridgeDriver(NetworkDriver):
         for tool in TOOLS:
             if not await self.sh.ok("which", tool, ns=None):
                 raise DriverError(f"the linuxbridge driver needs {tool} (apt: iproute2, "
-                                  "nftables, procps, dnsmasq-base, dnsmasq-utils, conntrack)")
+                                  "nftables, procps, dnsmasq-base, dnsmasq-utils)")
         if self.sh.netns and not await self.sh.ok("true"):
             raise DriverError(f"host {self.host}: network namespace {self.sh.netns} "
                               "does not exist")
         self.owner = await asyncio.to_thread(owner_of, self.dir.parent)
         self.records = await asyncio.to_thread(Records.load, self.dir / f"{self.host}.json")
-        # what the firewall last applied allowed: what a change revokes is measured from it
+        # what the firewall last applied allowed: what a change revokes is measured from
+        # it, and each revocation starts a new generation of the rules in its direction
         self._allowed = self._allowances()
+        self._stamps = firewall.Stamps.fresh()
         self.local_ip = self.local_ip or await self._route_source()
         self.l2 = L2(self.links, self.records, self.owner, self.local_ip, self.mappings)
         self.dhcp = self._dhcp()
@@ -161,29 +163,19 @@ class LinuxBridgeDriver(NetworkDriver):
             await self._firewall()
 
     async def _firewall(self) -> None:
-        """The host's firewall tables as its ports and groups now say; then the
-        tracked connections of whatever they no longer allow are deleted."""
-        ports = [firewall.Secured(r.port, r.mark) for r in self.records.ports.values()]
-        await self.sh.run("nft", "-f", "-",
-                          stdin=firewall.render(self.owner, ports, self.records.firewall))
+        """The host's firewall tables as its ports and groups now say; when they
+        revoke something, in a new generation (established connections meet the
+        rules again)."""
         allowed = self._allowances()
-        for port_id, direction in firewall.revoked(self._allowed, allowed):
-            for args in firewall.conntrack_filters(self.records.ports[port_id].port, direction):
-                await self._forget(args)
+        self._stamps = self._stamps.after(firewall.revoked(self._allowed, allowed))
+        ports = [firewall.Secured(r.port, r.mark) for r in self.records.ports.values()]
+        await self.sh.run("nft", "-f", "-", stdin=firewall.render(
+            self.owner, ports, self.records.firewall, self._stamps))
         self._allowed = allowed
 
     def _allowances(self) -> dict[tuple[str, str], frozenset[firewall.Allowance]]:
         return firewall.allowances([r.port for r in self.records.ports.values()],
                                    self.records.firewall)
-
-    async def _forget(self, args: list[str]) -> None:
-        """``conntrack -D``: it exits 1 when nothing matched, which is fine."""
-        try:
-            await self.sh.run("conntrack", "-D", *args)
-        except DriverError as e:
-            if "0 flow entries" not in e.message:
-                log.warning("host %s: deleting connections (%s) failed: %s", self.host,
-                            " ".join(args), e.message)
 
     async def _firewall_digest(self) -> str | None:
         """The groups' digest when the tables are there."""

@@ -13,16 +13,30 @@ chains: egress (the sending port's groups' egress rules) first, then ingress
 (the receiving port's ingress rules, default deny). Established and related
 traffic, DHCP to and from the port and the IPv6 neighbour discovery it needs
 always pass. Each network's bridged traffic has a conntrack zone of its own, so
-overlapping addresses of different networks never share connections. When a port's
-rules stop allowing something (a rule removed, a group taken off the port, a remote
-group's member gone), its tracked connections in that direction are deleted
-(``revoked``, ``conntrack_filters``): traffic its rules still allow is picked up again
-as new, the rest is dropped.
+overlapping addresses of different networks never share connections.
+
+When rules stop allowing something (a rule removed, a group taken off a port, a
+remote group's member gone), established connections must not outlive them. Each
+direction of the host's rules has a generation (``Stamps``); the rule that lets a
+connection through writes its direction's generation into the connection's ct mark
+(the opener's egress in the high 16 bits, the acceptor's ingress in the low ones),
+and established traffic passes on the fast path only while its mark holds the
+current generations. A change that revokes something in a direction (``revoked``)
+starts a new generation there, so each established connection meets the rules once
+more: what they still allow is stamped again and flows on, the rest is dropped in
+both directions. Packets from the side that opened the connection are matched as
+they are; packets of the other side are matched on the connection's original tuple
+(``ct original ...``, the ``-ct`` copies of the group chains), so a connection whose
+accepting side talks first is judged the same. Nothing is deleted from the
+connection table: deleting entries let the next packet of either side open the
+connection again as new (the kernel picks up TCP midstream), and a guest's reply in
+flight would re-open, as its own egress, the connection its ingress just lost.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +55,53 @@ EGRESS_ND = ("nd-router-solicit", "nd-neighbor-solicit", "nd-neighbor-advert",
              "mld-listener-report", "mld2-listener-report")
 INGRESS_ND = ("nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert",
               "mld-listener-query", "nd-redirect")
+
+
+INGRESS_STAMP, EGRESS_STAMP = 0x0000FFFF, 0xFFFF0000     # the fields of the ct mark
+STAMP_SHIFT = {"ingress": 0, "egress": 16}
+LAST_GENERATION = 0xFFFF
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """The generations of the host's ingress and egress rules (1..65535) that
+    connections carry in their ct mark."""
+
+    ingress: int
+    egress: int
+
+    @classmethod
+    def fresh(cls) -> Stamps:
+        """From the clock: a restarted driver does not take up the generation an
+        earlier run's revoked connections still carry."""
+        first = int(time.time()) % LAST_GENERATION + 1
+        return cls(first, first)
+
+    def after(self, revoked: Iterable[tuple[str, str]]) -> Stamps:
+        """A new generation in each direction something was revoked in."""
+        lost = {direction for _, direction in revoked}
+        return Stamps(*(_next(g) if d in lost else g
+                        for d, g in (("ingress", self.ingress), ("egress", self.egress))))
+
+    def mask(self, direction: str) -> int:
+        return INGRESS_STAMP if direction == "ingress" else EGRESS_STAMP
+
+    def value(self, direction: str) -> int:
+        generation = self.ingress if direction == "ingress" else self.egress
+        return generation << STAMP_SHIFT[direction]
+
+    def holds(self, direction: str) -> str:
+        """The match: the connection's mark holds this direction's generation."""
+        return f"ct mark and {self.mask(direction):#010x} == {self.value(direction):#010x}"
+
+    def stamp(self, direction: str) -> str:
+        """The statement writing this direction's generation into the mark."""
+        keep = 0xFFFFFFFF ^ self.mask(direction)
+        return f"ct mark set ct mark and {keep:#010x} or {self.value(direction):#010x}"
+
+
+def _next(generation: int) -> int:
+    return generation % LAST_GENERATION + 1
 
 
 @dataclass(frozen=True)
@@ -157,12 +218,15 @@ def _protocol(rule: Rule) -> int | None:
     return number
 
 
-def rule_match(rule: Rule, firewall: Firewall) -> str | None:
+def rule_match(rule: Rule, firewall: Firewall, original: bool = False) -> str | None:
     """A security-group rule as an nft match (None when it can match nothing:
-    an empty remote group, or a protocol unknown to nft)."""
+    an empty remote group, or a protocol unknown to nft). ``original``: matched on
+    the tracked connection's original tuple instead of the packet, for the packets
+    of the side that did not open it; an ICMP type is not in that tuple, so such a
+    rule matches nothing there."""
     v6 = rule.ethertype == "IPv6"
     parts = ["meta nfproto " + ("ipv6" if v6 else "ipv4")]
-    family = "ip6" if v6 else "ip"
+    family = ("ct original " if original else "") + ("ip6" if v6 else "ip")
     side = "saddr" if rule.direction == "ingress" else "daddr"
     if rule.remote_ip_prefix:
         if _version(rule.remote_ip_prefix) != (6 if v6 else 4):
@@ -188,8 +252,10 @@ def rule_match(rule: Rule, firewall: Firewall) -> str | None:
                 else rule.port_range_min
             ports = (str(rule.port_range_min) if high == rule.port_range_min
                      else f"{rule.port_range_min}-{high}")
-            parts.append(f"th dport {ports}")
+            parts.append(f"{'ct original proto-dst' if original else 'th dport'} {ports}")
         elif proto in ICMP and rule.port_range_min is not None:
+            if original:
+                return None
             kind = "icmpv6" if proto == 58 else "icmp"
             parts.append(f"{kind} type {rule.port_range_min}")
             if rule.port_range_max is not None:
@@ -212,35 +278,55 @@ def _sets(firewall: Firewall) -> list[str]:
     return lines
 
 
-def _group_chains(group: SecurityGroup, firewall: Firewall) -> list[str]:
+def _group_chains(group: SecurityGroup, firewall: Firewall, stamps: Stamps) -> list[str]:
+    """Per direction the group's rules on the packet, and on the connection's
+    original tuple (``-ct``); each lets through with the direction's stamp."""
     lines: list[str] = []
     for direction in ("ingress", "egress"):
-        matches = [rule_match(r, firewall) for r in group.rules if r.direction == direction]
-        lines += _chain(f"sg-{group.id}-{direction}", None,
-                        [f"{m} accept" for m in matches if m is not None])
+        rules = [r for r in group.rules if r.direction == direction]
+        stamp = stamps.stamp(direction)
+        for suffix, original in (("", False), ("-ct", True)):
+            matches = [rule_match(r, firewall, original) for r in rules]
+            lines += _chain(f"sg-{group.id}-{direction}{suffix}", None,
+                            [f"{m} {stamp} accept" for m in matches if m is not None])
     return lines
 
 
-def port_chain(s: Secured, direction: str, groups: dict[str, SecurityGroup]) -> list[str]:
+def port_chain(s: Secured, direction: str, groups: dict[str, SecurityGroup],
+               stamps: Stamps) -> list[str]:
+    """The port's chain for what it receives (ingress) or sends (egress). When its
+    groups are stateful, established traffic passes while its stamps are current;
+    the other side's packets of a connection otherwise go to the ``-r`` chain,
+    which matches the opener's rules on the original tuple."""
     port = s.port
     mine = [groups[g] for g in port.security_group_ids if g in groups]
     stateful = not mine or any(g.stateful for g in mine)
-    rules = ["ct state invalid drop", "ct state established,related accept"] \
-        if stateful else []
+    other = "egress" if direction == "ingress" else "ingress"
+    prefix = "i" if direction == "ingress" else "o"
+    # DHCP and neighbour discovery always pass, whichever side of a tracked
+    # connection they are (a renewal's answer is its request's reply)
     if direction == "ingress":
-        rules += ["udp sport 67 udp dport 68 accept", "udp sport 547 udp dport 546 accept",
+        always = ["udp sport 67 udp dport 68 accept", "udp sport 547 udp dport 546 accept",
                   f"icmpv6 type {{ {', '.join(INGRESS_ND)} }} accept"]
     else:
-        rules += ["udp sport 68 udp dport 67 accept", "udp sport 546 udp dport 547 accept",
+        always = ["udp sport 68 udp dport 67 accept", "udp sport 546 udp dport 547 accept",
                   f"icmpv6 type {{ {', '.join(EGRESS_ND)} }} accept"]
+    if not stateful:
+        rules, replies = always, []
+    else:
+        rules = ["ct state invalid drop", "ct state related accept",
+                 f"ct state established ct direction original {stamps.holds(direction)} accept",
+                 f"ct state established ct direction reply {stamps.holds(other)} accept",
+                 *always, f"ct direction reply goto {prefix}-{s.mark}-r"]
+        replies = _chain(f"{prefix}-{s.mark}-r", None,
+                         [*(f"jump sg-{g.id}-{other}-ct" for g in mine), "drop"])
     rules += [f"jump sg-{g.id}-{direction}" for g in mine]
     rules.append("drop")
-    prefix = "i" if direction == "ingress" else "o"
-    return _chain(f"{prefix}-{s.mark}", None, rules)
+    return _chain(f"{prefix}-{s.mark}", None, rules) + replies
 
 
 def inet_table(owner: str, secured: Sequence[Secured], firewall: Firewall,
-               networks: Iterable[str]) -> str:
+               networks: Iterable[str], stamps: Stamps) -> str:
     tag = owner_tag(owner)
     groups = {g.id: g for g in firewall.groups}
     lines = [f"table inet {table(owner)} {{", *_sets(firewall)]
@@ -255,9 +341,10 @@ def inet_table(owner: str, secured: Sequence[Secured], firewall: Firewall,
     lines += _chain("ingress", "type filter hook forward priority 10; policy accept;",
                     [f"meta mark and {0xFFFFF000:#010x} vmap {{ {ins} }}"] if secured else [])
     for group in firewall.groups:
-        lines += _group_chains(group, firewall)
+        lines += _group_chains(group, firewall, stamps)
     for s in secured:
-        lines += port_chain(s, "egress", groups) + port_chain(s, "ingress", groups)
+        lines += port_chain(s, "egress", groups, stamps) + \
+            port_chain(s, "ingress", groups, stamps)
     return "\n".join([*lines, "}"])
 
 
@@ -300,34 +387,15 @@ def allowances(ports: Iterable[Port], firewall: Firewall | None
 
 def revoked(before: dict[tuple[str, str], frozenset[Allowance]],
             after: dict[tuple[str, str], frozenset[Allowance]]) -> list[tuple[str, str]]:
-    """The (port, direction) pairs that lost something they allowed: their tracked
-    connections must go, or established traffic would outlive its rule (Neutron
-    deletes conntrack entries for the same reason). Ports no longer filtered, or
-    gone, lose nothing here."""
+    """The (port, direction) pairs that lost something they allowed: the direction
+    needs a new generation (``Stamps.after``), or established traffic would outlive
+    its rule. Ports no longer filtered, or gone, lose nothing here."""
     return sorted(key for key, allowed in before.items()
                   if key in after and allowed - after[key])
 
 
-def conntrack_filters(port: Port, direction: str) -> list[list[str]]:
-    """``conntrack -D`` arguments that delete the tracked connections of ``port`` in
-    ``direction`` (ingress: those opened towards its addresses; egress: those it
-    opened), in its network's zone."""
-    side = "--dst" if direction == "ingress" else "--src"
-    addresses = [ip.ip_address for ip in port.fixed_ips]
-    addresses += [p.ip_address for p in port.allowed_address_pairs]
-    out = []
-    for address in dict.fromkeys(addresses):
-        net = ipaddress.ip_network(address, strict=False)
-        args = ["-w", str(zone(port.network_id)),
-                "-f", "ipv6" if net.version == 6 else "ipv4", side, str(net.network_address)]
-        if net.num_addresses > 1:
-            args += ["--mask-dst" if direction == "ingress" else "--mask-src",
-                     str(net.netmask)]
-        out.append(args)
-    return out
-
-
-def render(owner: str, ports: Sequence[Secured], firewall: Firewall | None) -> str:
+def render(owner: str, ports: Sequence[Secured], firewall: Firewall | None,
+           stamps: Stamps) -> str:
     """``nft -f`` input replacing the host's two tables."""
     secured = sorted((s for s in ports if filtered(s.port)), key=lambda s: s.mark)
     name = table(owner)
@@ -336,4 +404,4 @@ def render(owner: str, ports: Sequence[Secured], firewall: Firewall | None) -> s
         f"table bridge {name} {{}}", f"delete table bridge {name}",
         f"table inet {name} {{}}", f"delete table inet {name}",
         bridge_table(owner, secured),
-        inet_table(owner, secured, firewall or Firewall(), networks), ""])
+        inet_table(owner, secured, firewall or Firewall(), networks, stamps), ""])

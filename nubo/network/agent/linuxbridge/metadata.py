@@ -20,6 +20,8 @@ from nubo.network.agent.linuxbridge.netns import listening_socket
 
 log = logging.getLogger(__name__)
 MAX_HEAD = 8192
+# a POST's body (a guest's password: at most 1,020 characters) is read up to this
+MAX_BODY = 4096
 READ_TIMEOUT = 10.0
 
 
@@ -29,6 +31,9 @@ class MetadataSource(Protocol):
 
     async def answer(self, instance_id: str, path: str) -> tuple[int, str, bytes]: ...
 
+    async def post(self, instance_id: str, path: str, body: bytes
+                   ) -> tuple[int, str, bytes]: ...
+
 
 def request_line(head: bytes) -> tuple[str, str] | None:
     """``(method, path)`` of an HTTP request head, None when it is not one."""
@@ -36,6 +41,17 @@ def request_line(head: bytes) -> tuple[str, str] | None:
     if len(first) != 3 or not first[2].startswith("HTTP/"):
         return None
     return first[0], first[1]
+
+
+def content_length(head: bytes) -> int | None:
+    """The ``Content-Length`` of a request head: 0 when there is none, None when it
+    is not a number."""
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() == b"content-length":
+            text = value.strip()
+            return int(text) if text.isdigit() else None
+    return 0
 
 
 def response(status: int, content_type: str, body: bytes, *, head_only: bool = False
@@ -91,7 +107,7 @@ class MetadataProxy:
                       writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
-            writer.write(await self._reply(namespace, head, writer))
+            writer.write(await self._reply(namespace, head, reader, writer))
             await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
                 ConnectionError):
@@ -105,18 +121,29 @@ class MetadataProxy:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _reply(self, namespace: str, head: bytes, writer: asyncio.StreamWriter
-                     ) -> bytes:
+    async def _reply(self, namespace: str, head: bytes, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> bytes:
         parsed = request_line(head[:MAX_HEAD])
         if parsed is None:
             return response(400, "text/plain", b"Bad Request")
         method, path = parsed
-        if method not in ("GET", "HEAD"):
+        if method not in ("GET", "HEAD", "POST"):
             return response(405, "text/plain", b"Method Not Allowed")
+        body = b""
+        if method == "POST":
+            length = content_length(head)
+            if length is None:
+                return response(400, "text/plain", b"Bad Request")
+            if length > MAX_BODY:
+                return response(413, "text/plain", b"Request Entity Too Large")
+            body = await asyncio.wait_for(reader.readexactly(length), READ_TIMEOUT)
         peer = str(writer.get_extra_info("peername")[0])
         instance = await self.source.instance_for(self.networks.get(namespace, ()), peer)
         if instance is None:
             log.info("metadata: no instance at %s in %s", peer, namespace)
             return response(404, "text/plain", b"Not Found", head_only=method == "HEAD")
-        status, content_type, body = await self.source.answer(instance, path)
-        return response(status, content_type, body, head_only=method == "HEAD")
+        if method == "POST":
+            status, content_type, answer = await self.source.post(instance, path, body)
+        else:
+            status, content_type, answer = await self.source.answer(instance, path)
+        return response(status, content_type, answer, head_only=method == "HEAD")

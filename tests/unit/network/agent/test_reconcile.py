@@ -144,6 +144,16 @@ def test_network_in_scope_goes_when_nothing_needs_it() -> None:
     assert out.unplug_ports == ["p1"] and out.remove_networks == ["n1"]
 
 
+def test_a_network_that_goes_takes_its_ports_along() -> None:
+    inv = placed(net("n1"), net("n2"), port("p1"), port("dhcp1"), port("p3", "n2"))
+    out = plan(Desired(), inv, Scope(networks=frozenset({"n1"})))
+    assert out.remove_networks == ["n1"] and out.unplug_ports == ["dhcp1", "p1"]
+    # a port the service still wants there stays (the network then stays too)
+    out = plan(Desired(networks={"n1": net("n1")}, ports={"p1": port("p1")}), inv,
+               Scope(networks=frozenset({"n1"})))
+    assert out.remove_networks == [] and out.unplug_ports == []
+
+
 def test_admin_state_decides_port_status() -> None:
     down = port("p1", up=False)
     out = plan(Desired(networks={"n1": net("n1")}, ports={"p1": down},

@@ -124,3 +124,12 @@ def test_leases_of_ports_that_hold_them_no_more_are_stale() -> None:
     assert kept.splitlines() == [LEASES.splitlines()[0], *LEASES.splitlines()[3:]]
     assert dnsmasq.stale_leases(kept, dhcp()) == []
     assert dnsmasq.stale_leases("", dhcp()) == []
+
+
+def test_a_change_restarts_dnsmasq_while_tags_are_or_were_in_its_hosts() -> None:
+    plain = "fa:16:3e:00:00:01,10.0.0.5,host-10-0-0-5\n"
+    tagged = "fa:16:3e:00:00:02,set:port-p2,10.0.0.6,host-10-0-0-6\n"
+    assert not dnsmasq.sighup_crashes(plain, plain + "fa:16:3e:00:00:03,10.0.0.7,h\n")
+    assert dnsmasq.sighup_crashes(plain, plain + tagged)        # a tag comes
+    assert dnsmasq.sighup_crashes(plain + tagged, plain)        # the last tag goes
+    assert dnsmasq.sighup_crashes(plain + tagged, plain + tagged + plain)

@@ -27,6 +27,7 @@ def rule(direction: str = "ingress", protocol: str | None = "tcp", low: int | No
 
 
 EMPTY = Firewall()
+STAMPS = fw.Stamps(7, 9)
 
 
 def test_rules_as_nft_matches() -> None:
@@ -46,6 +47,50 @@ def test_rules_as_nft_matches() -> None:
     assert fw.rule_match(rule(protocol="no-such"), EMPTY) is None
 
 
+def test_rules_on_the_connections_original_tuple() -> None:
+    assert fw.rule_match(rule(low=1000, high=2000, prefix="10.1.0.9/16"), EMPTY, True) == \
+        "meta nfproto ipv4 ct original ip saddr 10.1.0.0/16 meta l4proto 6 " \
+        "ct original proto-dst 1000-2000"
+    assert fw.rule_match(rule("egress", "udp", 53, 53, prefix="fd00::/8", ethertype="IPv6"),
+                         EMPTY, True) == \
+        "meta nfproto ipv6 ct original ip6 daddr fd00::/8 meta l4proto 17 " \
+        "ct original proto-dst 53"
+    members = Firewall(members={"g1": ("10.0.0.6",)})
+    assert fw.rule_match(rule(group="g1"), members, True) == \
+        "meta nfproto ipv4 ct original ip saddr @g-g1-4 meta l4proto 6 ct original proto-dst 22"
+    # an ICMP type is not in the tuple: the rule cannot vouch for such replies
+    assert fw.rule_match(rule(protocol="icmp", low=8, high=0), EMPTY, True) is None
+    assert fw.rule_match(rule(protocol="icmp", low=None, high=None), EMPTY, True) == \
+        "meta nfproto ipv4 meta l4proto 1"
+
+
+def test_generations_stamp_each_direction_in_its_half_of_the_ct_mark() -> None:
+    assert STAMPS.holds("ingress") == "ct mark and 0x0000ffff == 0x00000007"
+    assert STAMPS.holds("egress") == "ct mark and 0xffff0000 == 0x00090000"
+    assert STAMPS.stamp("ingress") == "ct mark set ct mark and 0xffff0000 or 0x00000007"
+    assert STAMPS.stamp("egress") == "ct mark set ct mark and 0x0000ffff or 0x00090000"
+    # a revocation starts a new generation in its direction only; they wrap past 0
+    assert STAMPS.after([]) == STAMPS
+    assert STAMPS.after([("p1", "ingress"), ("p2", "ingress")]) == fw.Stamps(8, 9)
+    assert STAMPS.after([("p1", "egress")]) == fw.Stamps(7, 10)
+    assert fw.Stamps(0xFFFF, 1).after([("p", "ingress")]) == fw.Stamps(1, 1)
+    fresh = fw.Stamps.fresh()
+    assert 1 <= fresh.ingress <= 0xFFFF and fresh.ingress == fresh.egress
+
+
+def test_group_chains_stamp_what_they_let_through() -> None:
+    group = SecurityGroup("web", True, (rule(), replace(rule("egress", None, None, None),
+                                                        id="r2")))
+    text = "\n".join(fw._group_chains(group, EMPTY, STAMPS))
+    assert "chain sg-web-ingress {\n\t\tmeta nfproto ipv4 meta l4proto 6 th dport 22 " \
+        "ct mark set ct mark and 0xffff0000 or 0x00000007 accept" in text
+    assert "chain sg-web-ingress-ct {\n\t\tmeta nfproto ipv4 meta l4proto 6 " \
+        "ct original proto-dst 22 ct mark set ct mark and 0xffff0000 or 0x00000007 accept" \
+        in text
+    assert "chain sg-web-egress-ct {\n\t\tmeta nfproto ipv4 " \
+        "ct mark set ct mark and 0x0000ffff or 0x00090000 accept" in text
+
+
 def test_remote_groups_match_their_members_by_family() -> None:
     members = Firewall(members={"g1": ("10.0.0.6", "fd00::6"), "g2": ("fd00::7",)})
     assert fw.rule_match(rule(group="g1"), members) == \
@@ -57,15 +102,31 @@ def test_remote_groups_match_their_members_by_family() -> None:
 
 def test_ports_default_deny_ingress_with_dhcp_and_established_allowed() -> None:
     groups = {"web": SecurityGroup("web", True, (rule(),))}
-    chain = "\n".join(fw.port_chain(fw.Secured(PORT, 3), "ingress", groups))
-    assert "chain i-3 {" in chain
+    chain = "\n".join(fw.port_chain(fw.Secured(PORT, 3), "ingress", groups, STAMPS))
     lines = [ln.strip() for ln in chain.splitlines()]
-    assert lines[1:4] == ["ct state invalid drop", "ct state established,related accept",
-                          "udp sport 67 udp dport 68 accept"]
-    assert "jump sg-web-ingress" in lines and lines[-2] == "drop"
+    # established traffic passes while its stamps are current: the acceptor's ingress
+    # for what the opener sends, the opener's egress for the replies to it
+    assert lines[:6] == [
+        "chain i-3 {", "ct state invalid drop", "ct state related accept",
+        "ct state established ct direction original ct mark and 0x0000ffff == 0x00000007 "
+        "accept",
+        "ct state established ct direction reply ct mark and 0xffff0000 == 0x00090000 "
+        "accept",
+        "udp sport 67 udp dport 68 accept"]
+    # DHCP passes before replies are judged by the opener's rules: a renewal's answer
+    # is its request's reply, and the port may have no egress rule at all
+    assert lines.index("udp sport 67 udp dport 68 accept") < \
+        lines.index("ct direction reply goto i-3-r") < lines.index("jump sg-web-ingress")
+    assert lines.index("jump sg-web-ingress") < lines.index("drop") < lines.index("}")
+    # replies of a connection the port opened: its egress rules on the original tuple
+    assert lines[lines.index("chain i-3-r {"):] == [
+        "chain i-3-r {", "jump sg-web-egress-ct", "drop", "}"]
+    out = [ln.strip() for ln in fw.port_chain(fw.Secured(PORT, 3), "egress", groups, STAMPS)]
+    assert "ct state established ct direction original ct mark and 0xffff0000 == " \
+        "0x00090000 accept" in out and "jump sg-web-ingress-ct" in out
     stateless = {"web": SecurityGroup("web", False, ())}
-    assert "ct state established,related accept" not in "\n".join(
-        fw.port_chain(fw.Secured(PORT, 3), "ingress", stateless))
+    text = "\n".join(fw.port_chain(fw.Secured(PORT, 3), "ingress", stateless, STAMPS))
+    assert "ct state" not in text and "i-3-r" not in text
 
 
 def test_anti_spoofing_allows_own_mac_and_addresses_and_pairs_only() -> None:
@@ -95,7 +156,8 @@ def test_marks_carry_the_cloud_tag_and_both_ports() -> None:
 def test_trusted_and_unsecured_ports_are_not_filtered_but_get_zones() -> None:
     dhcp = replace(PORT, id="dhcpport", device_owner="network:dhcp")
     open_port = replace(PORT, id="openport", port_security_enabled=False)
-    text = fw.render("ab12cd34", [fw.Secured(dhcp, 1), fw.Secured(open_port, 2)], None)
+    text = fw.render("ab12cd34", [fw.Secured(dhcp, 1), fw.Secured(open_port, 2)], None,
+                     STAMPS)
     assert "jump from-" not in text and "chain i-" not in text
     assert f'ct zone set iifname map {{ "brq6e0a3f52-94" : {fw.zone(NET)} }}' in text
     assert text.startswith("table bridge nubo-ab12cd34 {}\ndelete table bridge nubo-ab12cd34\n")
@@ -136,16 +198,3 @@ def test_revocation_names_what_a_port_no_longer_allows() -> None:
     # a stateless group keeps no connections
     stateless = replace(before, groups=(SecurityGroup("web", False, (web,)),))
     assert fw.allowances([PORT], stateless) == {}
-
-
-def test_conntrack_filters_name_the_ports_addresses_in_its_zone() -> None:
-    port = replace(PORT, fixed_ips=(FixedIp("s", "10.0.0.5", "10.0.0.0/24"),
-                                    FixedIp("s6", "fd00::5", "fd00::/64")),
-                   allowed_address_pairs=(AddressPair("10.9.0.0/16", "fa:16:3e:00:00:09"),))
-    zone = str(fw.zone(NET))
-    assert fw.conntrack_filters(port, "ingress") == [
-        ["-w", zone, "-f", "ipv4", "--dst", "10.0.0.5"],
-        ["-w", zone, "-f", "ipv6", "--dst", "fd00::5"],
-        ["-w", zone, "-f", "ipv4", "--dst", "10.9.0.0", "--mask-dst", "255.255.0.0"]]
-    assert fw.conntrack_filters(port, "egress")[1] == \
-        ["-w", zone, "-f", "ipv6", "--src", "fd00::5"]

@@ -13,3 +13,13 @@ def test_proxy_http_framing() -> None:
         b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n"
         b"Connection: close\r\n\r\nNot Found")
     assert response(200, "text/plain", b"abc", head_only=True).endswith(b"\r\n\r\n")
+
+
+def test_content_length() -> None:
+    from nubo.network.agent.linuxbridge.metadata import content_length
+
+    assert content_length(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n") == 12
+    assert content_length(b"POST /x HTTP/1.1\r\ncontent-length:7\r\n\r\n") == 7
+    assert content_length(b"POST /x HTTP/1.1\r\nHost: a\r\n\r\n") == 0
+    assert content_length(b"POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n") is None
+    assert content_length(b"POST /x HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n") is None
