@@ -1,4 +1,5 @@
-"""Calls to one host's compute agent that need an answer (os-getConsoleOutput).
+"""Calls to one host's compute agent that need an answer (os-getConsoleOutput,
+server diagnostics).
 
 Everything else the API and the conductor ask of an agent is work on its queue,
 acknowledged and reported through the conductor. A call is a question instead:
@@ -92,3 +93,9 @@ async def serve(agent: ComputeAgent, env: Envelope) -> None:
 @answers("console_output")
 async def console_output(agent: ComputeAgent, payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"output": await agent.driver.get_console_output(str(payload["instance_uuid"]))}
+
+
+@answers("diagnostics")
+async def diagnostics(agent: ComputeAgent, payload: Mapping[str, Any]) -> dict[str, Any]:
+    reading = await agent.driver.get_diagnostics(str(payload["instance_uuid"]))
+    return {"reading": reading.to_dict()}

@@ -88,6 +88,34 @@ def user_data(instance: Mapping[str, Any]) -> bytes | None:
     return base64.b64decode(raw) if raw else None
 
 
+# The password a guest posts (encrypted with the instance's key, base64: what
+# cloud-init or cloudbase-init sends), kept as Nova keeps it: in system metadata, in
+# four pieces of up to 255 characters
+PASSWORD_KEYS = tuple(f"password_{i}" for i in range(4))
+PASSWORD_PIECE = 255
+MAX_PASSWORD = PASSWORD_PIECE * len(PASSWORD_KEYS)
+
+
+def password_of(system_metadata: Mapping[str, Any]) -> str:
+    return "".join(system_metadata.get(key) or "" for key in PASSWORD_KEYS)
+
+
+def password_pieces(password: str) -> dict[str, str]:
+    """``password_0`` … ``password_3`` for ``password`` (all empty: no password)."""
+    if len(password) > MAX_PASSWORD:
+        raise ValueError(f"a password has at most {MAX_PASSWORD} characters")
+    return {key: password[i * PASSWORD_PIECE:(i + 1) * PASSWORD_PIECE]
+            for i, key in enumerate(PASSWORD_KEYS)}
+
+
+def password_post(path: str) -> bool:
+    """Whether ``POST <path>`` is a guest setting its password
+    (``/openstack/<version>/password``, the only path that takes a POST)."""
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    return (len(parts) == 3 and parts[0] == "openstack" and parts[1] in VERSIONS
+            and parts[2] == "password")
+
+
 def answer(instance: Mapping[str, Any], path: str, random_seed: bytes = b"") -> Reply:
     """The answer to ``GET <path>`` from the instance."""
     parts = [p for p in path.split("?", 1)[0].split("/") if p]
@@ -131,7 +159,7 @@ def _openstack(instance: Mapping[str, Any], parts: list[str], random_seed: bytes
     if name == "user_data":
         return _text(user_data(instance) or b"")
     if name == "password":
-        return _text("")
+        return _text(password_of(instance.get("system_metadata") or {}))
     return Reply(200, JSON, b"{}")
 
 

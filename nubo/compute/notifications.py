@@ -26,6 +26,9 @@ def payload(instance: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def emit(tx: Tx, event_type: str, instance: Mapping[str, Any]) -> None:
-    """Publish ``event_type`` about ``instance`` when ``tx`` commits."""
-    tx.publish(event_type, {"event_type": event_type, "payload": payload(instance)})
+def emit(tx: Tx, event_type: str, instance: Mapping[str, Any], *,
+         extra: Mapping[str, Any] | None = None) -> None:
+    """Publish ``event_type`` about ``instance`` (with ``extra`` fields in the
+    payload) when ``tx`` commits."""
+    tx.publish(event_type, {"event_type": event_type,
+                            "payload": {**payload(instance), **(extra or {})}})

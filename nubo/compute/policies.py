@@ -123,6 +123,11 @@ DEFAULTS.update({
     "os_compute_api:os-lock-server:unlock:unlock_override": _ADMIN,
     "os_compute_api:os-admin-actions:reset_state": _ADMIN,
     "os_compute_api:os-console-output": _MEMBER,
+    "os_compute_api:os-server-password:show": _READER,
+    "os_compute_api:os-server-password:clear": _MEMBER,
+    "os_compute_api:os-server-diagnostics": _ADMIN,
+    "os_compute_api:os-instance-usage-audit-log:list": _ADMIN,
+    "os_compute_api:os-instance-usage-audit-log:show": _ADMIN,
 })
 DEFAULTS.update({
     "os_compute_api:server-metadata:index": _READER,

@@ -5,11 +5,12 @@ compute nodes, placement usage, aggregates and instances, and the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from nubo.compute import clients
 from nubo.compute.scheduler.model import (
@@ -23,6 +24,7 @@ from nubo.compute.scheduler.model import (
 from nubo.compute.service import aggregates, hosts, server_groups
 from nubo.compute.tables import instances
 from nubo.core.db.base import utcnow
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
 from nubo.core.runtime import Runtime
 
@@ -38,13 +40,10 @@ def needs_traits(request: RequestSpec) -> bool:
 
 @dataclass(frozen=True)
 class _Base:
-    """The part of a snapshot every request shares: nodes, placement usage,
-    aggregates and instance counts."""
+    """The part of a snapshot every request shares: every node's ``HostState``
+    without traits and without instance uuids (built once per read)."""
 
-    nodes: list[dict[str, Any]]
-    usages: dict[str, clients.ProviderUsage]
-    aggregates: list[aggregates.Aggregate]
-    counts: dict[str, int]
+    states: list[HostState]
 
 
 class _SharedReads:
@@ -75,31 +74,57 @@ class _SharedReads:
             self.running = None
 
 
+_COUNTS = prebuilt(select(instances.c.host, func.count()).where(
+    instances.c.deleted.is_(False), instances.c.host.is_not(None)).group_by(instances.c.host))
+
+
 async def _read_base(rt: Runtime) -> _Base:
     nodes = await hosts.list_nodes(rt)
     usages = (await clients.provider_usages(rt, [n["uuid"] for n in nodes], traits=False)
               if nodes else {})
     aggs = await aggregates.list_aggregates(rt)
-    live = (instances.c.deleted.is_(False), instances.c.host.is_not(None))
     async with rt.db.read() as conn:
-        counts = {h: int(n) for h, n in await conn.execute(
-            select(instances.c.host, func.count()).where(*live).group_by(instances.c.host))}
-    return _Base(nodes, usages, aggs, counts)
+        counts = {h: int(n) for h, n in await conn.execute(_COUNTS)}
+    now = utcnow()
+    default_az = rt.settings.compute.default_availability_zone
+    states = []
+    for node in nodes:
+        usage = usages.get(node["uuid"])
+        mine = [a for a in aggs if node["host"] in a.hosts]
+        zone = next((a.availability_zone for a in mine if a.availability_zone), default_az)
+        hv = node["hypervisor_type"]
+        states.append(HostState(
+            host=node["host"], node=node["hypervisor_hostname"], provider_uuid=node["uuid"],
+            enabled=not node["disabled"],
+            up=hosts.is_up(rt, {**node, "created_at": node["service_created_at"]}, now),
+            availability_zone=zone,
+            aggregates=tuple(HostAggregate(a.uuid, a.name, dict(a.metadata)) for a in mine),
+            capacity=dict(usage.capacity) if usage else {},
+            used=dict(usage.used) if usage else {},
+            num_instances=counts.get(node["host"], 0), instance_uuids=frozenset(),
+            traits=frozenset(), hypervisor_type=hv,
+            supported_instances=(("x86_64", hv.lower(), "hvm"), ("i686", hv.lower(), "hvm")),
+        ))
+    return _Base(states)
+
+
+_LIVE = prebuilt(select(instances.c.uuid, instances.c.host).where(
+    instances.c.deleted.is_(False), instances.c.host.is_not(None)))
+_LIVE_AMONG = prebuilt(_LIVE.where(instances.c.uuid.in_(bindparam("uuids", expanding=True))))
 
 
 async def _uuids_by_host(rt: Runtime, about: Iterable[str] | None) -> dict[str, set[str]]:
     """The uuids of live instances per host (all of them, or only those in
     ``about``: the scheduler looks up no others)."""
-    query = select(instances.c.uuid, instances.c.host).where(
-        instances.c.deleted.is_(False), instances.c.host.is_not(None))
+    query, params = _LIVE, {}
     if about is not None:
         wanted = sorted(set(about))
         if not wanted:
             return {}
-        query = query.where(instances.c.uuid.in_(wanted))
+        query, params = _LIVE_AMONG, {"uuids": wanted}
     on_host: dict[str, set[str]] = {}
     async with rt.db.read() as conn:
-        for uuid, host in await conn.execute(query):
+        for uuid, host in await conn.execute(query, params):
             on_host.setdefault(host, set()).add(uuid)
     return on_host
 
@@ -114,38 +139,20 @@ async def host_states(rt: Runtime, *, traits: bool = True,
                       about: Iterable[str] | None = None) -> list[HostState]:
     """Every compute node as the scheduler sees it right now (with each
     provider's traits unless ``traits`` is false; with the uuids of only the
-    instances in ``about`` when given, the counts of all)."""
+    instances in ``about`` when given, else of all; the counts of all). The states
+    are immutable: every request that shares a read shares them."""
     reads = rt.state.get(SHARED_KEY)
     if reads is None:
         reads = rt.state[SHARED_KEY] = _SharedReads()
     base = await reads.get(rt)
-    nodes, usages, aggs, counts = base.nodes, base.usages, base.aggregates, base.counts
     on_host = await _uuids_by_host(rt, about)
-    traits_of_node = ({n["uuid"]: await clients.provider_traits(rt, n["uuid"]) for n in nodes}
-                      if traits else {})
-    now = utcnow()
-    default_az = rt.settings.compute.default_availability_zone
-    states = []
-    for node in nodes:
-        usage = usages.get(node["uuid"])
-        mine = [a for a in aggs if node["host"] in a.hosts]
-        zone = next((a.availability_zone for a in mine if a.availability_zone), default_az)
-        uuids = frozenset(on_host.get(node["host"], ()))
-        hv = node["hypervisor_type"]
-        states.append(HostState(
-            host=node["host"], node=node["hypervisor_hostname"], provider_uuid=node["uuid"],
-            enabled=not node["disabled"],
-            up=hosts.is_up(rt, {**node, "created_at": node["service_created_at"]}, now),
-            availability_zone=zone,
-            aggregates=tuple(HostAggregate(a.uuid, a.name, dict(a.metadata)) for a in mine),
-            capacity=dict(usage.capacity) if usage else {},
-            used=dict(usage.used) if usage else {},
-            num_instances=counts.get(node["host"], 0), instance_uuids=uuids,
-            traits=traits_of_node.get(node["uuid"], frozenset()),
-            hypervisor_type=hv,
-            supported_instances=(("x86_64", hv.lower(), "hvm"), ("i686", hv.lower(), "hvm")),
-        ))
-    return states
+    if not on_host and not traits:
+        return list(base.states)
+    traits_of_node = ({s.provider_uuid: await clients.provider_traits(rt, s.provider_uuid)
+                       for s in base.states} if traits else {})
+    return [dataclasses.replace(
+        s, instance_uuids=frozenset(on_host.get(s.host, ())),
+        traits=traits_of_node.get(s.provider_uuid, frozenset())) for s in base.states]
 
 
 def flavor_spec(flavor: Mapping[str, Any], *, boot_from_volume: bool = False) -> FlavorSpec:

@@ -355,6 +355,25 @@ request_specs = Table(
     Column("attempts", Integer, nullable=False, default=0),
 )
 
+# a periodic task's run on one host for one period (Nova's task_log): the instance
+# usage audit writes one per host and audit period
+task_log = Table(
+    "task_log",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("task_name", Name(255), nullable=False),
+    Column("state", String(255), nullable=False),
+    Column("host", Name(255), nullable=False),
+    Column("period_beginning", UTCDateTime, nullable=False),
+    Column("period_ending", UTCDateTime, nullable=False),
+    Column("message", String(255), nullable=False, default=""),
+    Column("task_items", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=True),
+    UniqueConstraint("task_name", "host", "period_beginning", "period_ending"),
+)
+
 # --- end of core ---------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nubo.compute.diagnostics import Reading
 from nubo.compute.states import PowerState
 from nubo.core.errors import NuboError
 
@@ -118,6 +119,10 @@ class ComputeDriver(abc.ABC):
 
     @abc.abstractmethod
     async def get_console_output(self, uuid: str) -> str: ...
+
+    @abc.abstractmethod
+    async def get_diagnostics(self, uuid: str) -> Reading:
+        """What the hypervisor knows of the guest's state and counters."""
 
     async def cache_images(self, image_ids: list[str]) -> None:
         """Fetch images into the host's image cache ahead of use (2.81 aggregate

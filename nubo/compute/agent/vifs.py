@@ -27,6 +27,7 @@ PLUGGED = "network-vif-plugged"
 NOT_RESCHEDULING = "Failed to allocate the network(s), not rescheduling."
 ATTACH_EVENT = "compute_attach_interface"
 DETACH_EVENT = "compute_detach_interface"
+ACTIONS = {ATTACH_EVENT: "attach_interface", DETACH_EVENT: "detach_interface"}
 
 
 async def allocate(agent: ComputeAgent, instance: Mapping[str, Any]
@@ -146,10 +147,12 @@ def _vif(info: list[dict[str, Any]], port_id: str) -> dict[str, Any] | None:
 
 async def _finish(agent: ComputeAgent, uuid: str, event: str, error: str | None = None
                   ) -> None:
+    """Finish the event under the latest action of its kind: a detach asked for while
+    its attach was plugging is the server's latest action by then."""
     async with agent.rt.db.transaction() as tx:
         await instance_actions.finish_event(tx, uuid, event, host=agent.host,
                                             result="Error" if error else "Success",
-                                            details=error)
+                                            details=error, action=ACTIONS[event])
 
 
 # ----------------------------------------------------------------- events
@@ -182,7 +185,7 @@ async def on_vif_deleted(agent: ComputeAgent, uuid: str, event: Mapping[str, Any
 def register_all() -> None:
     from nubo.compute.agent.manager import register
 
-    register("attach_interface", attach_interface)
-    register("detach_interface", detach_interface)
+    register("attach_interface", attach_interface, serial=True)
+    register("detach_interface", detach_interface, serial=True)
     events.register("network-changed", on_network_changed)
     events.register("network-vif-deleted", on_vif_deleted)

@@ -19,13 +19,16 @@ from nubo.compute.api import (
     quotas,
     security_groups,
     server_actions,
+    server_diagnostics,
     server_groups,
     server_metadata,
     server_moves,
+    server_password,
     server_tags,
     servers,
     services,
     usage,
+    usage_audit_log,
     versions,
 )
 from nubo.compute.api.versions import MICROVERSIONS
@@ -34,16 +37,17 @@ from nubo.core.api.routing import ServiceApp
 
 # flavors, keypairs, aggregates, quotas, limits, server groups, usage (resources helper)
 RESOURCES = [flavors.router, keypairs.router, aggregates.router, quotas.router, limits.router,
-             server_groups.router, usage.router]
+             server_groups.router, usage.router, usage_audit_log.router]
 
 # servers, services, hypervisors, zones, hosts, instance actions, events (core helper)
 CORE = [servers.router, services.router, hypervisors.router, availability_zones.router,
         hosts.router, instance_actions.router, external_events.router]
 
 
-# server actions, metadata, tags, migrations (actions helper)
+# server actions, metadata, tags, password, diagnostics, migrations (actions helper)
 ACTIONS = [server_actions.router, server_moves.router, server_metadata.router,
-           server_tags.router, migrations.router]
+           server_tags.router, server_password.router, server_diagnostics.router,
+           migrations.router]
 
 # the 2.1 proxy APIs, capped at the microversions that removed them
 PROXIES = [images.router]
@@ -57,5 +61,5 @@ def service_app() -> ServiceApp:
         name="compute", prefix="/compute",
         routers=[versions.router, *RESOURCES, *CORE, *ACTIONS, *PROXIES,
                  *NETWORKING], fault=nova_fault,
-        microversions=MICROVERSIONS,
+        microversions=MICROVERSIONS, request_id_header="x-compute-request-id",
     )

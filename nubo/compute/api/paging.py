@@ -50,7 +50,7 @@ def next_links(req: ApiRequest, items: Sequence[Any], page: int, last_id: str
         return []
     params = [(k, v) for k, v in req.query.multi_items() if k != "marker"]
     params.append(("marker", last_id))
-    path = req.raw.url.path.removeprefix("/compute")
+    path = req.path.removeprefix("/compute")
     href = f"{req.rt.settings.public_url}/compute{path}?{urlencode(params)}"
     return [{"rel": "next", "href": href}]
 

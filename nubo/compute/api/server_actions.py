@@ -4,6 +4,7 @@ see the server: another project's server is 404 before any of these run)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -125,6 +126,9 @@ register_action("os-resetState", reset_state)
 # ----------------------------------------------------------- console output
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")     # Nova drops these (not \t, \n)
+
+
 def _length(args: Any) -> int | None:
     if args is None:
         return None
@@ -149,10 +153,11 @@ async def console_output(req: ApiRequest, server: dict[str, Any], args: Any) -> 
         raise Conflict(f"Instance {server['uuid']} is not ready")
     answer = await agent_calls.call(req.rt, server["host"], "console_output",
                                     {"instance_uuid": server["uuid"]})
-    text = str(answer.get("output") or "")
+    text = _CONTROL.sub("", str(answer.get("output") or ""))
     if length is not None:
-        lines = text.splitlines(keepends=True)
-        text = "".join(lines[-length:]) if length else ""
+        # Nova's tail: the last ``length`` pieces between newlines, the empty one
+        # after a final newline included (clients count lines so)
+        text = "\n".join(text.split("\n")[-length:]) if length else ""
     return {"output": text}
 
 

@@ -41,9 +41,8 @@ async def resize_server(req: ApiRequest, server: dict[str, Any], args: Any) -> R
         raise BadRequest(f"Invalid input for field/attribute resize. Value: {args}. "
                          "'flavorRef' is a required property")
     v.only(args, {"flavorRef", "OS-DCF:diskConfig"}, "resize")
-    if args.get("OS-DCF:diskConfig", "MANUAL") not in ("AUTO", "MANUAL"):
-        raise v.invalid("OS-DCF:diskConfig", args["OS-DCF:diskConfig"],
-                        "is not one of ['AUTO', 'MANUAL']")
+    disk_config = (server_create._disk_config(args["OS-DCF:diskConfig"])
+                   if "OS-DCF:diskConfig" in args else None)
     authorize(req, "os_compute_api:servers:resize", server)
     flavor = await _new_flavor(req, args["flavorRef"])
     old = server["flavor"]
@@ -52,7 +51,7 @@ async def resize_server(req: ApiRequest, server: dict[str, Any], args: Any) -> R
     if server["image_ref"] and flavor["disk"] < old["disk"]:
         raise BadRequest("Resize error: Unable to resize disk down.")
     await resize.begin_move(req.rt, req.ctx, server["uuid"], new_flavor=flavor,
-                            request_id=req.request_id)
+                            request_id=req.request_id, disk_config=disk_config)
     return None
 
 
@@ -176,7 +175,7 @@ def _rebuild_fields(req: ApiRequest, args: dict[str, Any]) -> rebuilding.Rebuild
     if "preserve_ephemeral" in args:
         out.preserve_ephemeral = v.boolean("preserve_ephemeral", args["preserve_ephemeral"])
     if "OS-DCF:diskConfig" in args:
-        server_create._disk_config(args["OS-DCF:diskConfig"])
+        out.disk_config = server_create._disk_config(args["OS-DCF:diskConfig"])
     return out
 
 
@@ -217,6 +216,10 @@ async def rebuild(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
         body = server_views.before_275(body)
         if req.at_least("2.54"):
             body["key_name"] = done.get("key_name")
+    else:       # the GET body, but user data as below
+        body.pop("OS-EXT-SRV-ATTR:user_data", None)
+    if req.at_least("2.57"):
+        body["user_data"] = done.get("user_data")
     if req.rt.settings.compute.enable_instance_password:
         body["adminPass"] = password or secrets.token_urlsafe(9)
     return {"server": body}

@@ -32,12 +32,14 @@ def is_admin(req: ApiRequest) -> bool:
     return req.allowed("context_is_admin", {})
 
 
-async def load(req: ApiRequest, rule: str, server_id: str | None = None) -> dict[str, Any]:
-    """The server named in the path, after ``rule``; 404 when it is not visible."""
+async def load(req: ApiRequest, rule: str, server_id: str | None = None, *,
+               extras: bool = True) -> dict[str, Any]:
+    """The server named in the path, after ``rule``; 404 when it is not visible.
+    Without ``extras`` just its own columns (no metadata, tags, fault, network info)."""
     uuid = server_id or req.params["server_id"]
     async with req.rt.db.read() as conn:
         try:
-            server = await instances.get(conn, uuid)
+            server = await instances.get(conn, uuid, extras=extras)
         except NotFound:
             raise instances.not_found(uuid) from None
     if not req.allowed(rule, {"project_id": server["project_id"],
@@ -308,7 +310,7 @@ async def update_server(req: ApiRequest) -> Reply:
 async def delete_server(req: ApiRequest) -> Reply:
     from nubo.compute.service import soft_delete
 
-    server = await load(req, "os_compute_api:servers:delete")
+    server = await load(req, "os_compute_api:servers:delete", extras=False)
     if soft_delete.enabled(req.rt) and await soft_delete.soft_delete(
             req.rt, req.ctx, server["uuid"], project_id=server["project_id"],
             request_id=req.request_id):

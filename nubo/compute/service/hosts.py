@@ -9,12 +9,13 @@ import uuid as uuidlib
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute import clients
 from nubo.compute.tables import compute_nodes, instances, services
 from nubo.core.db.base import utcnow
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
 from nubo.core.runtime import Runtime
 
@@ -33,16 +34,20 @@ def is_up(rt: Runtime, service: Mapping[str, Any], now: dt.datetime | None = Non
 # ---------------------------------------------------------------- contract
 
 
+_SERVICE = prebuilt(select(services).where(services.c.host == bindparam("host"),
+                                           services.c.binary == bindparam("binary")))
+
+
 async def get_service(rt: Runtime, host: str, binary: str = COMPUTE, *,
                       conn: AsyncConnection | None = None) -> dict[str, Any] | None:
     """The service row; inside a transaction pass its ``conn``: a second
     connection per request can exhaust the pool under load and wait forever."""
-    query = select(services).where(services.c.host == host, services.c.binary == binary)
+    params = {"host": host, "binary": binary}
     if conn is not None:
-        row = (await conn.execute(query)).mappings().first()
+        row = (await conn.execute(_SERVICE, params)).mappings().first()
     else:
         async with rt.db.read() as own:
-            row = (await own.execute(query)).mappings().first()
+            row = (await own.execute(_SERVICE, params)).mappings().first()
     return dict(row) if row else None
 
 
@@ -145,15 +150,17 @@ async def list_services(rt: Runtime, *, host: str | None = None,
         return [dict(r) for r in rows.mappings()]
 
 
+_NODES = prebuilt(select(compute_nodes, services.c.disabled, services.c.disabled_reason,
+                services.c.forced_down, services.c.last_seen_up,
+                services.c.created_at.label("service_created_at"),
+                services.c.uuid.label("service_uuid")).join(
+    services, services.c.id == compute_nodes.c.service_id).order_by(compute_nodes.c.id))
+
+
 async def list_nodes(rt: Runtime) -> list[dict[str, Any]]:
     """Compute nodes joined with their service's state."""
-    query = select(compute_nodes, services.c.disabled, services.c.disabled_reason,
-                   services.c.forced_down, services.c.last_seen_up,
-                   services.c.created_at.label("service_created_at"),
-                   services.c.uuid.label("service_uuid")).join(
-        services, services.c.id == compute_nodes.c.service_id).order_by(compute_nodes.c.id)
     async with rt.db.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [dict(r) for r in (await conn.execute(_NODES)).mappings()]
 
 
 async def host_has_instances(rt: Runtime, host: str) -> bool:

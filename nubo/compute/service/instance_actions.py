@@ -6,31 +6,55 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute.tables import instance_action_events, instance_actions
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
 
 
 async def start_action(tx: Tx, uuid: str, action: str, *, request_id: str,
                        user_id: str | None, project_id: str | None) -> int:
     now = utcnow()
-    result = await tx.execute(insert(instance_actions).values(
-        action=action, instance_uuid=uuid, request_id=request_id or "req-none",
-        user_id=user_id, project_id=project_id, start_time=now, updated_at=now))
+    result = await tx.execute(insert(instance_actions), {
+        "action": action, "instance_uuid": uuid, "request_id": request_id or "req-none",
+        "user_id": user_id, "project_id": project_id, "start_time": now, "updated_at": now})
     return int(result.inserted_primary_key[0])
+
+
+A = instance_actions
+E = instance_action_events
+
+
+def _latest(of_kind: bool) -> Any:
+    query = select(A).where(A.c.instance_uuid == bindparam("uuid"))
+    if of_kind:
+        query = query.where(A.c.action == bindparam("action"))
+    return query.order_by(A.c.id.desc()).limit(1)
+
+
+# the hot statements of an action's events, built once
+_LATEST = {False: prebuilt(_latest(False)), True: prebuilt(_latest(True))}
+_OPEN_EVENT = prebuilt(select(E.c.id).where(
+    E.c.action_id == bindparam("action_id"), E.c.event == bindparam("event"),
+    E.c.finish_time.is_(None)).order_by(E.c.id.desc()).limit(1))
+_FINISH_EVENT = prebuilt(update(E).where(E.c.id == bindparam("event_id")).values(
+    finish_time=bindparam("b_finish_time"), result=bindparam("b_result"),
+    traceback=bindparam("b_traceback"), details=bindparam("b_details")))
+_TOUCH = prebuilt(update(A).where(A.c.id == bindparam("action_id")).values(
+    updated_at=bindparam("b_updated_at")))
+_TOUCH_FAILED = prebuilt(update(A).where(A.c.id == bindparam("action_id")).values(
+    updated_at=bindparam("b_updated_at"), message="Error"))
+_INSERT_EVENT = insert(E)
 
 
 async def latest_action(conn: AsyncConnection | Tx, uuid: str,
                         action: str | None = None) -> dict[str, Any] | None:
-    query = select(instance_actions).where(instance_actions.c.instance_uuid == uuid)
-    if action:
-        query = query.where(instance_actions.c.action == action)
-    row = (await conn.execute(query.order_by(instance_actions.c.id.desc()).limit(1))
-           ).mappings().first()
+    params = {"uuid": uuid, "action": action} if action else {"uuid": uuid}
+    row = (await conn.execute(_LATEST[bool(action)], params)).mappings().first()
     return dict(row) if row else None
 
 
@@ -41,10 +65,9 @@ async def start_event(tx: Tx, uuid: str, event: str, *, host: str | None = None,
     if act is None:
         return None
     now = utcnow()
-    result = await tx.execute(insert(instance_action_events).values(
-        action_id=act["id"], event=event, start_time=now, host=host))
-    await tx.execute(update(instance_actions).where(instance_actions.c.id == act["id"])
-                     .values(updated_at=now))
+    result = await tx.execute(_INSERT_EVENT, {"action_id": act["id"], "event": event,
+                                              "start_time": now, "host": host})
+    await tx.execute(_TOUCH, {"action_id": act["id"], "b_updated_at": now})
     return int(result.inserted_primary_key[0])
 
 
@@ -56,24 +79,17 @@ async def finish_event(tx: Tx, uuid: str, event: str, *, result: str = "Success"
     if act is None:
         return
     now = utcnow()
-    row = (await tx.execute(select(instance_action_events.c.id).where(
-        instance_action_events.c.action_id == act["id"],
-        instance_action_events.c.event == event,
-        instance_action_events.c.finish_time.is_(None)).order_by(
-        instance_action_events.c.id.desc()).limit(1))).first()
-    values = {"finish_time": now, "result": result, "traceback": traceback,
-              "details": details}
+    row = (await tx.execute(_OPEN_EVENT, {"action_id": act["id"], "event": event})).first()
     if row is None:
-        await tx.execute(insert(instance_action_events).values(
-            action_id=act["id"], event=event, start_time=now, host=host, **values))
+        await tx.execute(_INSERT_EVENT, {
+            "action_id": act["id"], "event": event, "start_time": now, "host": host,
+            "finish_time": now, "result": result, "traceback": traceback, "details": details})
     else:
-        await tx.execute(update(instance_action_events)
-                         .where(instance_action_events.c.id == row[0]).values(**values))
-    action_values: dict[str, Any] = {"updated_at": now}
-    if result == "Error":
-        action_values["message"] = "Error"
-    await tx.execute(update(instance_actions).where(instance_actions.c.id == act["id"])
-                     .values(**action_values))
+        await tx.execute(_FINISH_EVENT, {"event_id": row[0], "b_finish_time": now,
+                                         "b_result": result, "b_traceback": traceback,
+                                         "b_details": details})
+    await tx.execute(_TOUCH_FAILED if result == "Error" else _TOUCH,
+                     {"action_id": act["id"], "b_updated_at": now})
 
 
 async def list_actions(conn: AsyncConnection, uuid: str, *,

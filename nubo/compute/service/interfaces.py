@@ -124,7 +124,7 @@ def _attach_error(e: NuboError, request: Mapping[str, Any]) -> NuboError:
 async def _finish(rt: Runtime, uuid: str, host: str, error: str) -> None:
     async with rt.db.transaction() as tx:
         await instance_actions.finish_event(tx, uuid, ATTACH_EVENT, host=host,
-                                            result="Error", details=error)
+                                            result="Error", details=error, action=ATTACH)
 
 
 async def detach_interface(rt: Runtime, ctx: RequestContext, uuid: str, port_id: str, *,

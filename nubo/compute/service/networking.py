@@ -234,12 +234,22 @@ async def release_port(rt: Runtime, port_id: str, *, keep: bool) -> None:
 
 async def deallocate_port_for_instance(rt: Runtime, instance: Mapping[str, Any],
                                        port_id: str) -> None:
-    """One port leaves the server (interface detach)."""
+    """One port leaves the server (interface detach): deleted if compute made it for
+    the server, else handed back. A port the server has no record of (already
+    detached) is never deleted: at most unbound, if it still names the server."""
     uuid = instance["uuid"]
     async with rt.db.read() as conn:
         records = {r["port_id"]: r for r in await info_cache.records(conn, uuid)}
     record = records.get(port_id)
-    await release_port(rt, port_id, keep=bool(record and record["preserve_on_delete"]))
+    if record is not None:
+        await release_port(rt, port_id, keep=bool(record["preserve_on_delete"]))
+    else:
+        try:
+            port = await neutron.show_port(rt, neutron.admin_context(), port_id)
+        except NotFound:
+            port = {}
+        if port.get("device_id") == uuid:
+            await unbind_port(rt, port_id)
     async with rt.db.transaction() as tx:
         await info_cache.drop_records(tx, uuid, [port_id])
     await refresh(rt, uuid)

@@ -11,12 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    delete,
+    insert,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute import tables as t
 from nubo.core.db.engine import Tx, compare_and_set
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, Conflict, Forbidden
 from nubo.core.runtime import Runtime
 
@@ -73,19 +84,43 @@ async def class_limits(conn: AsyncConnection, rt: Runtime,
     return limits
 
 
+def _limits_query() -> Any:
+    """The default class's, the project's and one user's limits in one query, each
+    row tagged with the level it comes from (0 class, 1 project, 2 user)."""
+    c, q, u = t.quota_classes.c, t.quotas.c, t.project_user_quotas.c
+    return union_all(
+        select(literal_column("0").label("level"), c.resource, c.hard_limit)
+        .where(c.class_name == DEFAULT_CLASS),
+        select(literal_column("1"), q.resource, q.hard_limit)
+        .where(q.project_id == bindparam("project_id")),
+        select(literal_column("2"), u.resource, u.hard_limit)
+        .where(u.project_id == bindparam("project_id"), u.user_id == bindparam("user_id")))
+
+
+_LIMITS = prebuilt(_limits_query())
+
+
+async def _levels(conn: AsyncConnection | Tx, rt: Runtime, project_id: str,
+                  user_id: str | None) -> tuple[dict[str, int], dict[str, int]]:
+    """The project's limits and the user's (the project's with the user's own
+    ones over them), from one query."""
+    project = default_limits(rt)
+    own: dict[str, int] = {}
+    rows = await conn.execute(_LIMITS, {"project_id": project_id, "user_id": user_id or ""})
+    for level, resource, limit in sorted(rows, key=lambda r: r[0]):
+        if resource in project:
+            if level < 2:
+                project[resource] = limit
+            else:
+                own[resource] = limit
+    return project, {**project, **own}
+
+
 async def project_limits(conn: AsyncConnection, rt: Runtime, project_id: str,
                          user_id: str | None = None) -> dict[str, int]:
     """The limits that apply to a project (or to one user in it)."""
-    limits = await class_limits(conn, rt)
-    q = t.quotas.c
-    rows = await conn.execute(select(q.resource, q.hard_limit).where(q.project_id == project_id))
-    limits.update({r.resource: r.hard_limit for r in rows if r.resource in limits})
-    if user_id is not None:
-        u = t.project_user_quotas.c
-        rows = await conn.execute(select(u.resource, u.hard_limit).where(
-            u.project_id == project_id, u.user_id == user_id))
-        limits.update({r.resource: r.hard_limit for r in rows if r.resource in limits})
-    return limits
+    project, user = await _levels(conn, rt, project_id, user_id)
+    return user if user_id is not None else project
 
 
 async def usage(conn: AsyncConnection, project_id: str, user_id: str | None = None
@@ -163,61 +198,93 @@ async def reserve(tx: Tx, rt: Runtime, *, project_id: str, user_id: str,
                   deltas: Mapping[str, int]) -> None:
     """Take ``deltas`` of tracked resources for a user of a project, or raise OverQuota.
 
-    Reads the limits (3 queries) and locks the project's and the user's usage rows
-    of those resources in one query, checks every resource (in name order, the
+    Reads the limits (one query) and locks the project's and the user's usage rows
+    of those resources (one query), checks every resource (in name order, the
     project before the user, so the first one over names the error), then moves
-    each row with a compare-and-set."""
+    every row in one compare-and-set. Giving back (negative deltas) checks nothing
+    and so reads no limits."""
     wanted = {k: v for k, v in deltas.items() if v}
     unknown = set(wanted) - set(TRACKED)
     if unknown:
         raise BadRequest(f"Unknown quota resources {sorted(unknown)}.")
     if not wanted:
         return
-    limits = await project_limits(tx.conn, rt, project_id)
-    user_limits = await _user_limits(tx.conn, project_id, user_id, limits)
+    growing = any(v > 0 for v in wanted.values())
+    limits: dict[str, int] = {}
+    user_limits: dict[str, int] = {}
+    if growing:
+        limits, user_limits = await _levels(tx, rt, project_id, user_id)
     rows = await _locked_rows(tx, project_id, user_id, sorted(wanted))
-    moves: list[tuple[str, str, Any, int, int | None]] = []
+    if growing:
+        for resource in sorted(wanted):
+            for who, limit in ((PROJECT, limits[resource]), (user_id, user_limits[resource])):
+                check_limit(resource, limit, int(rows[(who, resource)].in_use),
+                            wanted[resource])
+    params: dict[str, Any] = {"b_project": project_id, "b_user": user_id,
+                              "b_resources": sorted(wanted)}
+    for resource in TRACKED:
+        params[f"d_{resource}"] = wanted.get(resource, 0)
+        for who, prefix in ((PROJECT, "gp"), (user_id, "gu")):
+            row = rows.get((who, resource))
+            params[f"{prefix}_{resource}"] = row.generation if row is not None else -1
+    if (await tx.execute(_MOVE, params)).rowcount == 2 * len(wanted):
+        return
+    # cannot happen under the row locks; move row by row, reading again, to be sure
     for resource in sorted(wanted):
         delta = wanted[resource]
-        for who, limit in ((PROJECT, limits[resource]), (user_id, user_limits[resource])):
-            row = rows[(who, resource)]
-            check_limit(resource, limit, int(row.in_use), delta)
-            moves.append((who, resource, row, delta, limit if delta > 0 else None))
-    u = t.quota_usages
-    for who, resource, row, delta, checked in moves:
-        where = (u.c.project_id == project_id) & (u.c.user_id == who) & (
-            u.c.resource == resource)
-        try:
-            await compare_and_set(tx, u, where, row.generation,
-                                  {"in_use": max(0, int(row.in_use) + delta)})
-        except Conflict:   # cannot happen under the row lock; read again to be sure
-            await _move(tx, project_id, who, resource, delta, checked)
+        for who, checked in ((PROJECT, limits), (user_id, user_limits)):
+            await _move(tx, project_id, who, resource, delta,
+                        checked[resource] if delta > 0 else None)
 
 
-async def _user_limits(conn: AsyncConnection, project_id: str, user_id: str,
-                       project: Mapping[str, int]) -> dict[str, int]:
-    """The project's limits with the user's own ones over them."""
-    u = t.project_user_quotas.c
-    rows = await conn.execute(select(u.resource, u.hard_limit).where(
-        u.project_id == project_id, u.user_id == user_id))
-    return {**project, **{r.resource: r.hard_limit for r in rows if r.resource in project}}
+def _move_statement() -> Any:
+    """Add each resource's delta (``d_<resource>``) to the project's and the user's
+    usage rows, never below zero, where each row still has the generation read
+    (``gp_<resource>``, ``gu_<resource>``); one statement for every row."""
+    u = t.quota_usages.c
+    by_resource = {"value": u.resource, "else_": 0}
+
+    def per_resource(prefix: str) -> Any:
+        return case({r: bindparam(f"{prefix}_{r}", type_=Integer) for r in TRACKED},
+                    **by_resource)
+
+    moved = u.in_use + per_resource("d")
+    expected = case((u.user_id == PROJECT, per_resource("gp")), else_=per_resource("gu"))
+    return (update(t.quota_usages)
+            .where(u.project_id == bindparam("b_project"),
+                   u.user_id.in_([PROJECT, bindparam("b_user")]),
+                   u.resource.in_(bindparam("b_resources", expanding=True)),
+                   u.generation == expected)
+            .values(in_use=case((moved < 0, 0), else_=moved), generation=u.generation + 1))
+
+
+_MOVE = prebuilt(_move_statement())
+
+
+def _locked_rows_query() -> Any:
+    u = t.quota_usages.c
+    return select(u.user_id, u.resource, u.in_use, u.generation).where(
+        u.project_id == bindparam("project_id"),
+        u.user_id.in_([PROJECT, bindparam("user_id")]),
+        u.resource.in_(bindparam("resources", expanding=True))
+    ).order_by(u.user_id, u.resource).with_for_update()
+
+
+_LOCKED_ROWS = prebuilt(_locked_rows_query())
 
 
 async def _locked_rows(tx: Tx, project_id: str, user_id: str, resources: list[str]
                        ) -> dict[tuple[str, str], Any]:
     """(user_id, resource) -> the locked usage row, for the project total and the
     user, made first where missing."""
-    u = t.quota_usages.c
-    stmt = select(u.user_id, u.resource, u.in_use, u.generation).where(
-        u.project_id == project_id, u.user_id.in_([PROJECT, user_id]),
-        u.resource.in_(resources)).order_by(u.user_id, u.resource).with_for_update()
-    rows = {(r.user_id, r.resource): r for r in await tx.execute(stmt)}
+    params = {"project_id": project_id, "user_id": user_id, "resources": resources}
+    rows = {(r.user_id, r.resource): r for r in await tx.execute(_LOCKED_ROWS, params)}
     missing = [(who, res) for who in (PROJECT, user_id) for res in resources
                if (who, res) not in rows]
     if missing:
         for who, res in missing:
             await _ensure_row(tx, project_id, who, res)
-        rows = {(r.user_id, r.resource): r for r in await tx.execute(stmt)}
+        rows = {(r.user_id, r.resource): r for r in await tx.execute(_LOCKED_ROWS, params)}
     return rows
 
 

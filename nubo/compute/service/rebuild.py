@@ -35,6 +35,7 @@ class RebuildRequest:
     key_name: Any = UNSET                                      # None unsets (2.54)
     trusted_certs: Any = UNSET                                 # 2.63; None unsets
     preserve_ephemeral: bool = False
+    disk_config: str | None = None                             # AUTO / MANUAL
 
 
 async def _image(rt: Runtime, ctx: RequestContext, ref: str,
@@ -80,6 +81,8 @@ async def rebuild(rt: Runtime, ctx: RequestContext, uuid: str, req: RebuildReque
         extra = {**(server.get("extra") or {}), "old_vm_state": server["vm_state"]}
         if req.trusted_certs is not UNSET:
             extra["trusted_certs"] = req.trusted_certs
+        if req.disk_config is not None:
+            extra["disk_config"] = req.disk_config
         await claim_task(tx, server, TaskState.REBUILDING, image_ref=image["id"],
                          extra=extra, **fields)
         if req.metadata is not None:

@@ -56,9 +56,10 @@ def _part(deltas: Mapping[str, int], sign: int) -> dict[str, int]:
 
 async def begin_move(rt: Runtime, ctx: RequestContext, uuid: str, *,
                      new_flavor: Mapping[str, Any] | None, request_id: str,
-                     host: str | None = None) -> None:
+                     host: str | None = None, disk_config: str | None = None) -> None:
     """Resize (``new_flavor``) or cold-migrate (None) a server; BadRequest with the
-    scheduler's reasons when no host can take it (nothing is changed then)."""
+    scheduler's reasons when no host can take it (nothing is changed then). A resize
+    may change the server's ``OS-DCF:diskConfig`` (``disk_config``), as in Nova."""
     op = "resize" if new_flavor is not None else "migrate"
     async with rt.db.transaction() as tx:
         server = await load_for(tx, ctx, uuid, op)
@@ -68,9 +69,10 @@ async def begin_move(rt: Runtime, ctx: RequestContext, uuid: str, *,
         if up:
             await quotas.reserve(tx, rt, project_id=server["project_id"],
                                  user_id=server["user_id"], deltas=up)
-        await claim_task(tx, server, TaskState.RESIZE_PREP,
-                         extra={**(server.get("extra") or {}),
-                                "old_vm_state": server["vm_state"]})
+        extra = {**(server.get("extra") or {}), "old_vm_state": server["vm_state"]}
+        if disk_config is not None:
+            extra["disk_config"] = disk_config
+        await claim_task(tx, server, TaskState.RESIZE_PREP, extra=extra)
         migration = await migrations.create(
             tx, server, migration_type="resize" if new_flavor is not None else "migration",
             new_flavor=flavor, user_id=ctx.user_id, project_id=ctx.project_id)
@@ -156,8 +158,9 @@ async def abandon(rt: Runtime, server: Mapping[str, Any], migration: Mapping[str
     async with rt.db.transaction() as tx:
         ended = await migrations.advance(tx, migration["uuid"], migration["status"],
                                          status="error")
-        if ended:
-            await instances.set_fields(tx, server["uuid"], task_state=None)
+        if ended:       # its extra as before the move (a resize's diskConfig too)
+            await instances.set_fields(tx, server["uuid"], task_state=None,
+                                       extra=dict(server.get("extra") or {}))
             if up:
                 await quotas.release(tx, rt, project_id=server["project_id"],
                                      user_id=server["user_id"], deltas=up)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.compute import tables as t
@@ -15,6 +15,7 @@ from nubo.compute.service import quotas
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
 from nubo.core.runtime import Runtime
 
@@ -128,9 +129,12 @@ async def add_member(tx: Tx, rt: Runtime, group_id: str, instance_uuid: str) -> 
     await tx.execute(insert(M).values(group_id=row.id, instance_uuid=instance_uuid))
 
 
+_REMOVE_MEMBER = prebuilt(delete(M).where(M.c.instance_uuid == bindparam("uuid")))
+
+
 async def remove_member(tx: Tx, rt: Runtime, instance_uuid: str) -> None:
     """Take a server out of whatever group it is in (nothing if none)."""
-    await tx.execute(delete(M).where(M.c.instance_uuid == instance_uuid))
+    await tx.execute(_REMOVE_MEMBER, {"uuid": instance_uuid})
 
 
 async def group_of_instance(rt: Runtime, instance_uuid: str) -> str | None:

@@ -73,7 +73,8 @@ class BuildRequest:
 
 @dataclass
 class Built:
-    """What ``create_servers`` made: the instances, their reservation, the password."""
+    """What ``create_servers`` made: the instances' rows as written (without
+    metadata, tags and the rest), their reservation, the password."""
 
     servers: list[dict[str, Any]]
     reservation_id: str
@@ -184,9 +185,7 @@ async def create_servers(rt: Runtime, ctx: RequestContext, req: BuildRequest, *,
         except quotas.OverQuota as e:
             # as many as the quota allows, if that is at least min_count
             count = _fewer(e, flavor, count, req.min_count)
-    async with rt.db.read() as conn:
-        servers = [await instances.get(conn, m["uuid"]) for m in made]
-    return Built(servers, reservation_id, admin_pass)
+    return Built(made, reservation_id, admin_pass)
 
 
 async def _check_networks(rt: Runtime, ctx: RequestContext, req: BuildRequest) -> int:
@@ -236,8 +235,8 @@ async def _write_instance(tx: Tx, rt: Runtime, ctx: RequestContext, req: BuildRe
         "progress": 0, "quota_held": True, "extra": extra, "created_at": now,
         "updated_at": now, "deleted": False,
     }
-    await tx.execute(insert(instances_t).values(**row))
-    await instances.set_metadata(tx, uuid, req.metadata)
+    await tx.execute(insert(instances_t), row)
+    await instances.set_metadata(tx, uuid, req.metadata, fresh=True)
     if req.tags:
         await instances.set_tags(tx, uuid, req.tags)
     if image is not None:
@@ -246,15 +245,15 @@ async def _write_instance(tx: Tx, rt: Runtime, ctx: RequestContext, req: BuildRe
                         "image_min_ram": str(image.get("min_ram") or 0),
                         "image_disk_format": str(image.get("disk_format") or ""),
                         "image_name": str(image.get("name") or "")})
-        await instances.set_metadata(tx, uuid, sysmeta,
-                                     table=instance_system_metadata)
+        await instances.set_metadata(tx, uuid, sysmeta, table=instance_system_metadata,
+                                     fresh=True)
     if req.hints.get("group"):
         await groups.add_member(tx, rt, str(req.hints["group"]), uuid)
     spec: dict[str, Any] = {"availability_zone": req.availability_zone, "hints": req.hints,
             "force_host": req.force_host, "force_node": req.force_node,
             "image_properties": clients.image_properties(image) if image else {},
             "ignore_hosts": [], "num_instances": count}
-    await tx.execute(insert(request_specs).values(instance_uuid=uuid, spec=spec, attempts=0))
+    await tx.execute(insert(request_specs), {"instance_uuid": uuid, "spec": spec, "attempts": 0})
     await instance_actions.start_action(tx, uuid, "create", request_id=request_id,
                                         user_id=ctx.user_id, project_id=ctx.project_id)
     await instance_actions.start_event(tx, uuid, SCHEDULE_EVENT, action="create")

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from nubo.compute.service import migrations, quotas
 from nubo.compute.service.servers import agent_topic
 from nubo.compute.tables import instances as instances_t
 from nubo.compute.tables import migrations as migrations_t
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.runtime import Runtime
 
 # a migration that still holds an allocation: under way, or cancelled but not yet
@@ -41,11 +42,14 @@ def quota_beyond(flavor: Mapping[str, Any], migration: Mapping[str, Any]) -> dic
     return {k: v for k, v in extra.items() if v > 0}
 
 
+_HOLDING = prebuilt(select(migrations_t).where(
+    migrations_t.c.instance_uuid == bindparam("uuid"),
+    migrations_t.c.status.in_(sorted(HOLDING))).order_by(migrations_t.c.id))
+
+
 async def holding(tx: Tx, uuid: str) -> list[dict[str, Any]]:
     """The server's migrations that may still hold an allocation."""
-    c = migrations_t.c
-    rows = await tx.execute(select(migrations_t).where(
-        c.instance_uuid == uuid, c.status.in_(sorted(HOLDING))).order_by(c.id))
+    rows = await tx.execute(_HOLDING, {"uuid": uuid})
     return [dict(r) for r in rows.mappings()]
 
 

@@ -140,7 +140,7 @@ async def delete_allocations(req: ApiRequest) -> Reply:
     found = await allocations.consumer_allocations(req.rt, consumer)
     if not found.allocations:
         raise NotFound(f"No allocations for consumer '{consumer}'")
-    await allocations.write_allocations(req.rt, [ConsumerWrite(consumer, {})])
+    await allocations.drop_consumer(req.rt, consumer)
     return None
 
 

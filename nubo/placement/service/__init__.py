@@ -147,14 +147,15 @@ async def provider_consumers(rt: Runtime, provider_uuid: str) -> dict[str, dict[
 
 async def delete_allocations(rt: Runtime, consumer_uuid: str) -> None:
     """Drop everything the consumer holds (idempotent)."""
-    await allocation_ops.write_allocations(rt, [ConsumerWrite(consumer_uuid, {})])
+    await allocation_ops.drop_consumer(rt, consumer_uuid)
 
 
 async def provider_summaries(rt: Runtime, uuids: Iterable[str] | None = None
                              ) -> dict[str, dict[str, dict[str, int]]]:
     """rp uuid -> rc -> {"capacity", "used"} for the given providers (or all)."""
     async with rt.db.read() as conn:
-        states = await snapshot.load(conn, None if uuids is None else list(uuids))
+        states = await snapshot.load(conn, None if uuids is None else list(uuids),
+                                     details=False)
     return {u: s.summary() for u, s in states.items()}
 
 

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, Conflict
 from nubo.core.runtime import Runtime
 from nubo.placement import tables as t
@@ -69,20 +70,72 @@ async def write_allocations(rt: Runtime, writes: Sequence[ConsumerWrite]) -> Non
     await with_retries(attempt, what="allocate")
 
 
+def _drop_statements() -> tuple[Any, Any, Any]:
+    """Bump the generation of every provider the consumer holds allocations on,
+    then delete its allocations and the consumer itself."""
+    held = select(ALLOC.c.provider_id).where(ALLOC.c.consumer_uuid == bindparam("consumer"))
+    return (update(RP).where(RP.c.id.in_(held))
+            .values(generation=RP.c.generation + 1, updated_at=bindparam("now")),
+            delete(ALLOC).where(ALLOC.c.consumer_uuid == bindparam("consumer")),
+            delete(CONSUMER).where(CONSUMER.c.uuid == bindparam("consumer")))
+
+
+_DROP = tuple(prebuilt(s) for s in _drop_statements())
+
+
+async def drop_consumer(rt: Runtime, consumer_uuid: str) -> None:
+    """Delete everything the consumer holds (idempotent). Giving back needs no
+    capacity check and no compare-and-set: the providers' generations move on in
+    the same statement that locks them, so a concurrent claim that read them before
+    loses its compare-and-set and retries."""
+    bump, allocations, consumer = _DROP
+
+    async def attempt() -> None:
+        async with rt.db.transaction() as tx:
+            await tx.execute(bump, {"consumer": consumer_uuid, "now": utcnow()})
+            await tx.execute(allocations, {"consumer": consumer_uuid})
+            await tx.execute(consumer, {"consumer": consumer_uuid})
+
+    await with_retries(attempt, what="delete allocations")
+
+
+def _in(column: Any, name: str) -> Any:
+    return column.in_(bindparam(name, expanding=True))
+
+
+# the statements of a write, built once (``consumers`` and ``providers`` expand)
+_HELD = prebuilt(select(ALLOC.c.provider_id).where(_in(ALLOC.c.consumer_uuid, "consumers")))
+_HELD_LOCKED = prebuilt(_HELD.with_for_update())
+_UUIDS_OF = prebuilt(select(RP.c.uuid).where(_in(RP.c.id, "providers")))
+_CONSUMERS_LOCKED = prebuilt(
+    select(CONSUMER).where(_in(CONSUMER.c.uuid, "consumers")).with_for_update())
+_DROP_HELD = prebuilt(delete(ALLOC).where(_in(ALLOC.c.consumer_uuid, "consumers")))
+# locking reads (FOR SHARE): under MariaDB's repeatable read a plain SELECT would
+# answer from a snapshot taken before we waited for the provider locks
+_USED_BY_OTHERS = prebuilt(
+    select(ALLOC.c.provider_id, ALLOC.c.resource_class, ALLOC.c.used).where(
+        _in(ALLOC.c.provider_id, "providers"), ALLOC.c.consumer_uuid.not_in(
+            bindparam("consumers", expanding=True))).with_for_update(read=True))
+_INVENTORIES = prebuilt(
+    select(INV).where(_in(INV.c.provider_id, "providers")).with_for_update(read=True))
+
+
 async def write_in(tx: Tx, writes: Sequence[ConsumerWrite]) -> set[str]:
     """The write itself, inside ``tx``; returns the uuids of the providers bumped."""
     uuids = [w.uuid for w in writes]
-    old_ids = await _held_on(tx, uuids, lock=False)
-    old_uuids = {r.uuid for r in await tx.execute(select(RP.c.uuid).where(RP.c.id.in_(old_ids)))}
+    consumers_of = {"consumers": uuids}
+    old_ids = {r[0] for r in await tx.execute(_HELD, consumers_of)}
+    old_uuids = {r[0] for r in await tx.execute(_UUIDS_OF, {"providers": sorted(old_ids)})
+                 } if old_ids else set()
     new_uuids = {rp for w in writes for rp in w.allocations}
     providers = await lock_providers(tx, old_uuids | new_uuids)
     missing = sorted(new_uuids - set(providers))
     if missing:
         raise BadRequest(f"Allocation for resource provider '{missing[0]}' that does not "
                          "exist.", code="placement.resource_provider.not_found")
-    consumers = {r.uuid: r._mapping for r in await tx.execute(
-        select(CONSUMER).where(CONSUMER.c.uuid.in_(uuids)).with_for_update())}
-    if not await _held_on(tx, uuids, lock=True) <= {r["id"] for r in providers.values()}:
+    consumers = {r.uuid: r._mapping for r in await tx.execute(_CONSUMERS_LOCKED, consumers_of)}
+    held = {r[0] for r in await tx.execute(_HELD_LOCKED, consumers_of)}
+    if not held <= {r["id"] for r in providers.values()}:
         raise GenerationRace("a consumer's allocations changed while we locked")
     plan = _Plan(providers, consumers)
     for w in writes:
@@ -92,25 +145,18 @@ async def write_in(tx: Tx, writes: Sequence[ConsumerWrite]) -> set[str]:
                 key = (rp, rc)
                 plan.demand[key] = plan.demand.get(key, 0) + amount
     await _check_capacity(tx, plan, uuids)
-    await tx.execute(delete(ALLOC).where(ALLOC.c.consumer_uuid.in_(uuids)))
+    if held:
+        await tx.execute(_DROP_HELD, consumers_of)
+    rows: list[dict[str, Any]] = []
     for w in writes:
         await _save_consumer(tx, w, consumers.get(w.uuid))
-        for rp, resources in w.allocations.items():
-            for rc, amount in resources.items():
-                await tx.execute(insert(ALLOC).values(
-                    provider_id=providers[rp]["id"], consumer_uuid=w.uuid,
-                    resource_class=rc, used=amount))
+        rows += [{"provider_id": providers[rp]["id"], "consumer_uuid": w.uuid,
+                  "resource_class": rc, "used": amount}
+                 for rp, resources in w.allocations.items() for rc, amount in resources.items()]
+    if rows:
+        await tx.execute(insert(ALLOC), rows)
     await bump_all(tx, providers.values())
     return set(providers)
-
-
-async def _held_on(tx: Tx, consumers: list[str], *, lock: bool) -> set[int]:
-    """Ids of the providers the consumers hold allocations on. Locking reads see
-    the newest committed rows even under MariaDB's repeatable read."""
-    stmt = select(ALLOC.c.provider_id).where(ALLOC.c.consumer_uuid.in_(consumers))
-    if lock:
-        stmt = stmt.with_for_update()
-    return {r.provider_id for r in await tx.execute(stmt)}
 
 
 def _check_generation(w: ConsumerWrite, row: Mapping[str, Any] | None) -> None:
@@ -130,17 +176,12 @@ async def _check_capacity(tx: Tx, plan: _Plan, writing: list[str]) -> None:
     ids = {plan.providers[rp]["id"] for rp, _ in plan.demand}
     if not ids:
         return
-    # locking reads (FOR SHARE): under MariaDB's repeatable read a plain SELECT
-    # would answer from a snapshot taken before we waited for the provider locks
-    used_stmt = select(ALLOC.c.provider_id, ALLOC.c.resource_class, ALLOC.c.used).where(
-        ALLOC.c.provider_id.in_(ids), ALLOC.c.consumer_uuid.not_in(writing)
-    ).with_for_update(read=True)
+    params = {"providers": sorted(ids), "consumers": writing}
     used: dict[tuple[int, str], int] = defaultdict(int)
-    for pid, rc, n in await tx.execute(used_stmt):
+    for pid, rc, n in await tx.execute(_USED_BY_OTHERS, params):
         used[(pid, rc)] += n
     invs = {(r.provider_id, r.resource_class): Inventory.of(r._mapping)
-            for r in await tx.execute(select(INV).where(INV.c.provider_id.in_(ids))
-                                      .with_for_update(read=True))}
+            for r in await tx.execute(_INVENTORIES, params)}
     for (rp, rc), amount in sorted(plan.demand.items()):
         pid = plan.providers[rp]["id"]
         inv = invs.get((pid, rc))

@@ -16,11 +16,12 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from nubo.core.db.base import utcnow
-from nubo.core.db.engine import Tx, compare_and_set
+from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import Conflict, NotFound
 from nubo.placement import tables as t
 
@@ -47,23 +48,30 @@ async def provider_row(conn: Any, uuid: str, *, lock: bool = False) -> Mapping[s
     return found
 
 
+# built once: lock providers by uuid in id order; compare-and-set one's generation
+_LOCK = prebuilt(select(RP).where(RP.c.uuid.in_(bindparam("uuids", expanding=True))).order_by(
+    RP.c.id).with_for_update())
+_BUMP = prebuilt(update(RP).where(RP.c.id == bindparam("b_id"),
+                         RP.c.generation == bindparam("b_generation")).values(
+    generation=bindparam("b_next"), updated_at=bindparam("b_now")))
+
+
 async def lock_providers(tx: Tx, uuids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
     """The rows of ``uuids`` (those that exist), locked in id order."""
     wanted = sorted(set(uuids))
     if not wanted:
         return {}
-    stmt = select(RP).where(RP.c.uuid.in_(wanted)).order_by(RP.c.id).with_for_update()
-    return {r.uuid: r._mapping for r in await tx.execute(stmt)}
+    return {r.uuid: r._mapping for r in await tx.execute(_LOCK, {"uuids": wanted})}
 
 
 async def bump(tx: Tx, row: Mapping[str, Any]) -> int:
     """Compare-and-set the provider's generation; returns the new generation."""
-    try:
-        await compare_and_set(tx, RP, RP.c.id == row["id"], row["generation"],
-                              {"updated_at": utcnow()})
-    except Conflict:
-        raise GenerationRace(row["uuid"]) from None
-    return int(row["generation"]) + 1
+    generation = int(row["generation"])
+    result = await tx.execute(_BUMP, {"b_id": row["id"], "b_generation": generation,
+                                      "b_next": generation + 1, "b_now": utcnow()})
+    if result.rowcount != 1:
+        raise GenerationRace(row["uuid"])
+    return generation + 1
 
 
 async def bump_all(tx: Tx, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -56,8 +56,10 @@ def _state(row: Mapping[str, Any]) -> ProviderState:
                          row["parent_provider_uuid"], row["root_provider_uuid"])
 
 
-async def load(conn: Any, uuids: Iterable[str] | None = None) -> dict[str, ProviderState]:
-    """Every provider (or those in ``uuids``) keyed by uuid, in creation order."""
+async def load(conn: Any, uuids: Iterable[str] | None = None, *,
+               details: bool = True) -> dict[str, ProviderState]:
+    """Every provider (or those in ``uuids``) keyed by uuid, in creation order;
+    without ``details`` only inventories and usage (no traits, no aggregates)."""
     stmt = select(RP).order_by(RP.c.id)
     if uuids is not None:
         stmt = stmt.where(RP.c.uuid.in_(list(uuids)))
@@ -73,6 +75,8 @@ async def load(conn: Any, uuids: Iterable[str] | None = None) -> dict[str, Provi
     for pid, rc, total in await conn.execute(_where(used, ALLOC.c.provider_id, ids)):
         if pid in by_id:
             by_id[pid].used[rc] = int(total)
+    if not details:
+        return states
     for r in await conn.execute(_where(select(t.provider_trait), t.provider_trait.c.provider_id,
                                        ids)):
         by_id[r.provider_id].traits.add(r.trait)

@@ -10,6 +10,7 @@ machine outside the cloud. Everything is removed at the end, also after a failur
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -122,6 +123,8 @@ def site() -> Iterator[Site]:
                        Path(f"{key}.pub").read_text().strip(), Path(tmp) / "known_hosts")
         finally:
             cloud.stop()
+            if os.environ.get("NUBO_E2E_KEEP_LOG"):      # where to copy the cloud's log
+                shutil.copy(state / "test-server.log", os.environ["NUBO_E2E_KEEP_LOG"])
             scrub_domains(state)
             lab.cleanup()
             scrub_state(state)

@@ -209,8 +209,10 @@ def test_kill_9_and_restart_keeps_the_guests_answering(site: Site, world: World)
     pings = subprocess.Popen(["ping", "-c", "40", "-i", "0.25", "-W", "1", world.fip],
                              stdout=subprocess.PIPE, text=True)
     site.cloud.stop(9)
-    assert ssh(site, world.fip, "hostname").stdout.strip() == "nb-a"   # nubo is down
-    site.cloud.start()
+    try:
+        assert ssh(site, world.fip, "hostname").stdout.strip() == "nb-a"   # nubo is down
+    finally:
+        site.cloud.start()          # up again whatever happened, for what follows
     out, _ = pings.communicate(timeout=60)
     received = int(out.split(" received")[0].rsplit(" ", 1)[-1])
     assert received >= 38, out                      # nothing but a stray lost

@@ -1,7 +1,7 @@
 """The guest image nubo builds, booted by the libvirt driver the way its images ask:
 the kernel and ramdisk images directly (``kernel_id``/``ramdisk_id``, with the
-image's ``os_command_line``), its metadata from a config drive (no network), and
-stopped cleanly through the ACPI power button."""
+image's ``os_command_line``), its metadata from a config drive (no network), its
+diagnostics read from libvirt, and stopped cleanly through the ACPI power button."""
 
 from __future__ import annotations
 
@@ -71,6 +71,13 @@ def test_kernel_boot_with_a_config_drive_and_a_clean_stop(
         assert "metadata from the config-drive" in ready
         assert "hostname=nb-lv-guest" in ready
         assert "nb-lv-user-data-ran" in ready
+        # diagnostics: libvirt's figures of the running guest (its disk was read)
+        diag = conn.compute.get_server_diagnostics(server)
+        assert diag.driver == "libvirt" and diag.hypervisor in ("qemu", "kvm")
+        assert diag.state == "running" and diag.has_config_drive is True
+        assert diag.num_disks == 2 and diag.num_nics == 0            # root disk, config drive
+        assert diag.disk_details[0]["read_bytes"] > 0
+        assert diag.cpu_details[0]["time"] > 0 and diag.memory_details["maximum"] > 0
 
         conn.compute.stop_server(server)
         stopped = conn.compute.wait_for_server(server, status="SHUTOFF", wait=BOOT)
@@ -78,6 +85,8 @@ def test_kernel_boot_with_a_config_drive_and_a_clean_stop(
         assert domain_state(server.id) == "shut off"
         # powered off by the guest itself (the ACPI button), not destroyed
         assert "nubo-guest: shutting down" in console(conn, server)
+        diag = conn.compute.get_server_diagnostics(server)
+        assert diag.state == "shutdown" and diag.cpu_details[0]["time"] is None
     finally:
         conn.compute.delete_server(server)
         conn.compute.wait_for_delete(server, wait=BOOT)

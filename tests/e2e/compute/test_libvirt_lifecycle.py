@@ -112,6 +112,10 @@ def test_soft_and_hard_reboot(lv_cloud: Cloud, conn: Any, server: Any) -> None:
     conn.compute.reboot_server(server, "SOFT")     # no OS to hear ACPI: reset after 3 s
     poll(lambda: conn.compute.get_server(server.id).task_state is None, timeout=WAIT,
          what="soft reboot done")
+    # the guest's BIOS must show its boot before the hard reboot: a destroy can
+    # otherwise cut that boot short before it printed anything (under TCG on a busy host)
+    console_when(lambda: conn.compute.get_server_console_output(server)["output"],
+                 lambda out: boots(out) >= before + 1, "a boot after the soft reboot")
     conn.compute.reboot_server(server, "HARD")
     poll(lambda: conn.compute.get_server(server.id).task_state is None, timeout=WAIT,
          what="hard reboot done")

@@ -131,8 +131,11 @@ def test_console_output(member: Nova, image_id: str) -> None:
     assert r.status_code == 200, r.text
     full = r.json()["output"]
     assert sid in full and "login:" in full
-    r = act(member, sid, {"os-getConsoleOutput": {"length": 1}})
+    # Nova's tail: the last pieces between newlines, the one after the last included
+    r = act(member, sid, {"os-getConsoleOutput": {"length": 2}})
     assert r.json()["output"] == "login:\n"
+    r = act(member, sid, {"os-getConsoleOutput": {"length": 3}})
+    assert len(r.json()["output"].split("\n")) == 3
     r = act(member, sid, {"os-getConsoleOutput": {"length": "-1"}})
     assert r.json()["output"] == full
 

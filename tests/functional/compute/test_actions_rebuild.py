@@ -40,15 +40,19 @@ def test_rebuild_fields_and_answer(member: Nova, admin_nova: Nova, image_id: str
     r = act(member, sid, {"rebuild": {"imageRef": other_image, "name": "renamed",
                                       "metadata": {"new": "2"}, "description": "d",
                                       "key_name": key["name"], "user_data": user_data,
-                                      "adminPass": "pw1"}})
+                                      "adminPass": "pw1", "OS-DCF:diskConfig": "AUTO"}})
     assert r.status_code == 202, r.text
     body = r.json()["server"]
     assert body["status"] == "REBUILD" and body["adminPass"] == "pw1"
+    # user data in the answer from 2.57 (as "user_data", also in the 2.75 full body)
+    assert body["user_data"] == user_data and "OS-EXT-SRV-ATTR:user_data" not in body
+    assert body["OS-DCF:diskConfig"] == "AUTO"
     assert body["image"]["id"] == other_image and body["name"] == "renamed"
     assert body["metadata"] == {"new": "2"} and body["key_name"] == key["name"]
     assert "OS-EXT-STS:vm_state" in body            # 2.75: the full server
     shown = wait_status(member, sid, "ACTIVE")
     assert shown["image"]["id"] == other_image and shown["description"] == "d"
+    assert shown["OS-DCF:diskConfig"] == "AUTO"
     detail = admin_nova.get(f"/servers/{sid}", version="2.90").json()["server"]
     assert detail["OS-EXT-SRV-ATTR:user_data"] == user_data
     # before 2.75 the answer is the short one; key_name null unsets the key (2.54)
@@ -57,10 +61,15 @@ def test_rebuild_fields_and_answer(member: Nova, admin_nova: Nova, image_id: str
     assert r.status_code == 202, r.text
     body = r.json()["server"]
     assert "OS-EXT-STS:vm_state" not in body and body["key_name"] is None
+    assert body["user_data"] == user_data       # kept: this rebuild gave none
+    assert body["OS-DCF:diskConfig"] == "AUTO"
+    wait_status(member, sid, "ACTIVE")
+    assert "user_data" not in act(member, sid, {"rebuild": {"imageRef": image_id}},
+                                  version="2.56").json()["server"]
     wait_status(member, sid, "ACTIVE")
     actions = [a["action"] for a in member.get(f"/servers/{sid}/os-instance-actions")
                .json()["instanceActions"]]
-    assert actions[:3] == ["rebuild", "rebuild", "create"]
+    assert actions[:4] == ["rebuild", "rebuild", "rebuild", "create"]
 
 
 def test_trusted_image_certificates(member: Nova, image_id: str) -> None:

@@ -52,9 +52,13 @@ def test_resize_confirm_moves_allocation(member: Nova, admin_nova: Nova,
                                          image_id: str) -> None:
     sid = boot(member, image_id)["id"]
     source = show(admin_nova, sid)["OS-EXT-SRV-ATTR:host"]
-    assert act(member, sid, {"resize": {"flavorRef": SMALL_FLAVOR}}).status_code == 202
+    assert show(member, sid)["OS-DCF:diskConfig"] == "MANUAL"
+    # the resize may change the server's disk config too
+    assert act(member, sid, {"resize": {"flavorRef": SMALL_FLAVOR,
+                                        "OS-DCF:diskConfig": "AUTO"}}).status_code == 202
     shown = wait_status(member, sid, "VERIFY_RESIZE")
     assert shown["flavor"]["original_name"] == "m1.small"
+    assert shown["OS-DCF:diskConfig"] == "AUTO"
     dest = show(admin_nova, sid)["OS-EXT-SRV-ATTR:host"]
     assert dest != source            # allow_resize_to_same_host is off
     (mig,) = migrations_of(admin_nova, sid)
@@ -151,6 +155,8 @@ def test_resize_refusals(member: Nova, admin_nova: Nova, image_id: str) -> None:
     assert msg == "When resizing, instances must change flavor!"
     fault(act(member, sid, {"resize": {"flavorRef": "no-such"}}), 400, "badRequest")
     fault(act(member, sid, {"resize": {}}), 400, "badRequest")
+    fault(act(member, sid, {"resize": {"flavorRef": SMALL_FLAVOR,
+                                       "OS-DCF:diskConfig": "auto"}}), 400, "badRequest")
     fault(act(member, sid, {"confirmResize": None}), 409, "conflictingRequest")
     fault(act(member, sid, {"revertResize": None}), 409, "conflictingRequest")
     # a flavor no host can hold: the scheduler's reasons, nothing changed
@@ -160,12 +166,15 @@ def test_resize_refusals(member: Nova, admin_nova: Nova, image_id: str) -> None:
     r = admin_nova.put(f"/os-quota-sets/{member.project_id}", {"quota_set": {"ram": -1}})
     assert r.status_code == 200, r.text
     try:
-        msg = fault(act(member, sid, {"resize": {"flavorRef": huge}}), 400, "badRequest")
+        msg = fault(act(member, sid, {"resize": {"flavorRef": huge,
+                                                 "OS-DCF:diskConfig": "AUTO"}}),
+                    400, "badRequest")
     finally:
         admin_nova.delete(f"/flavors/{huge}")
     assert msg.startswith("No valid host was found.")
     shown = show(member, sid)
     assert shown["status"] == "ACTIVE" and shown["OS-EXT-STS:task_state"] is None
+    assert shown["OS-DCF:diskConfig"] == "MANUAL"
     assert migrations_of(admin_nova, sid)[0]["status"] == "error"
     # quota: a bigger flavor needs room for the difference
     r = admin_nova.put(f"/os-quota-sets/{member.project_id}", {"quota_set": {"ram": 1024}})

@@ -20,8 +20,8 @@ def plugged(cloud: Cloud, admin_nova: Nova, server_id: str) -> list[str]:
     """The ports the fake hypervisor has plugged into the server's guest."""
     host = admin_nova.get(f"/servers/{server_id}", version="2.90").json()["server"][
         "OS-EXT-SRV-ATTR:host"]
-    domains = json.loads((cloud.state_dir / "fake-hosts" / f"{host}.json").read_text())
-    return sorted(i["id"] for i in domains["domains"][server_id].get("interfaces", []))
+    domain = json.loads((cloud.state_dir / "fake-hosts" / host / f"{server_id}.json").read_text())
+    return sorted(i["id"] for i in domain.get("interfaces", []))
 
 
 def attachments(nova: Nova, server_id: str) -> list[dict[str, Any]]:

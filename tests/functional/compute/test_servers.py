@@ -357,3 +357,10 @@ def test_required_trait_picks_the_host_that_has_it(admin_nova: Nova, image_id: s
         placement("PUT", f"/resource_providers/{host2}/traits", {
             "traits": [t for t in now["traits"] if t != "CUSTOM_NUBO_FAST"],
             "resource_provider_generation": now["resource_provider_generation"]})
+
+
+def test_compute_request_id_header(member: Nova) -> None:
+    """Nova repeats the request id as x-compute-request-id, on errors too."""
+    for r in (member.get("/flavors"), member.get("/servers/nope/os-server-password")):
+        rid = r.headers["x-openstack-request-id"]
+        assert rid.startswith("req-") and r.headers["x-compute-request-id"] == rid

@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+import pytest
+
 from nubo.compute import metadata
 
 INSTANCE: dict[str, Any] = {
@@ -68,3 +70,23 @@ def test_no_user_data_no_key() -> None:
     assert "public-keys/" not in get("/latest/meta-data/", bare)[1]
     assert "user_data" not in get("/openstack/latest", bare)[1]
 
+
+
+def test_password_pieces_and_post_path() -> None:
+    password = "p" * 600
+    pieces = metadata.password_pieces(password)
+    assert list(pieces) == ["password_0", "password_1", "password_2", "password_3"]
+    assert [len(v) for v in pieces.values()] == [255, 255, 90, 0]
+    assert metadata.password_of(pieces) == password
+    assert metadata.password_of({}) == ""
+    assert get("/openstack/latest/password") == (200, "")
+    assert get("/openstack/latest/password",
+               {**INSTANCE, "system_metadata": pieces}) == (200, password)
+    assert metadata.password_pieces("")["password_0"] == ""
+    with pytest.raises(ValueError):
+        metadata.password_pieces("x" * (metadata.MAX_PASSWORD + 1))
+    assert metadata.password_post("/openstack/latest/password")
+    assert metadata.password_post("/openstack/2013-04-04/password")
+    assert not metadata.password_post("/openstack/latest/meta_data.json")
+    assert not metadata.password_post("/openstack/1999-01-01/password")
+    assert not metadata.password_post("/latest/password")

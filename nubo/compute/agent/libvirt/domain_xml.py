@@ -165,6 +165,24 @@ def interface_of(xml: str, mac: str) -> str | None:
     return None
 
 
+def disk_targets(xml: str) -> list[str]:
+    """The guest's names of the domain's disks (``vda``, ``hdd``), in order."""
+    root = ET.fromstring(xml)
+    return [str(t.get("dev")) for t in root.findall("devices/disk/target") if t.get("dev")]
+
+
+def interface_targets(xml: str) -> list[tuple[str, str | None]]:
+    """``(host device, MAC)`` of each of the domain's interfaces that has a device."""
+    root = ET.fromstring(xml)
+    out: list[tuple[str, str | None]] = []
+    for iface in root.findall("devices/interface"):
+        target, mac = iface.find("target"), iface.find("mac")
+        if target is not None and target.get("dev"):
+            out.append((str(target.get("dev")),
+                        str(mac.get("address")) if mac is not None else None))
+    return out
+
+
 def bridges_of(xml: str) -> list[str]:
     """The bridges the domain's interfaces are on."""
     root = ET.fromstring(xml)

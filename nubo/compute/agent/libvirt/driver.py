@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from nubo.compute import diagnostics
 from nubo.compute.agent.driver import (
     ComputeDriver,
     DomainInfo,
@@ -310,6 +311,39 @@ class LibvirtDriver(ComputeDriver):
     async def get_console_output(self, uuid: str) -> str:
         await self.get_info(uuid)           # DomainNotFound when there is no guest
         return await asyncio.to_thread(_tail, self.paths.console_log(uuid), MAX_CONSOLE_BYTES)
+
+    async def get_diagnostics(self, uuid: str) -> diagnostics.Reading:
+        """libvirt's own figures: state, vCPU times, balloon, per-tap and per-disk
+        counters (those of a guest that is not running are unknown: None)."""
+        virt_type = self.virt_type
+
+        def read(dom: Any) -> diagnostics.Reading:
+            xml = dom.XMLDesc(0)
+            state, max_kib, mem_kib, vcpus, _cpu_time = dom.info()
+            running = bool(dom.isActive())
+            reading = diagnostics.Reading(
+                state=power.power_state(int(state), bool(dom.hasManagedSaveImage(0))),
+                driver="libvirt", hypervisor=virt_type, num_cpus=int(vcpus),
+                memory_max_mib=int(max_kib) // 1024,
+                memory_used_mib=int(mem_kib) // 1024 if running else None,
+                cpu_times_ns=[int(v[2]) for v in dom.vcpus()[0]] if running
+                else [None] * int(vcpus))
+            for dev, mac in domain_xml.interface_targets(xml):
+                nic = diagnostics.Nic(mac=mac, device=dev)
+                if running:
+                    (nic.rx_octets, nic.rx_packets, nic.rx_errors, nic.rx_drop, nic.tx_octets,
+                     nic.tx_packets, nic.tx_errors, nic.tx_drop) = map(
+                        int, dom.interfaceStats(dev))
+                reading.nics.append(nic)
+            for dev in domain_xml.disk_targets(xml):
+                disk = diagnostics.Disk(device=dev)
+                if running:
+                    (disk.read_requests, disk.read_bytes, disk.write_requests,
+                     disk.write_bytes, disk.errors) = map(int, dom.blockStats(dev))
+                reading.disks.append(disk)
+            return reading
+
+        return await self.conn.on_domain(uuid, read)
 
     # -------------------------------------------------------- interfaces
 
