@@ -71,9 +71,9 @@ class Cloud:
         return asyncio.run(run())
 
     def start(self) -> None:
-        env = {**os.environ, **self.env,
-               "NUBO_DATABASE__CONNECTION": self.database_url,
-               "NUBO_CORE__LOG_LEVEL": os.environ.get("NUBO_TEST_LOG_LEVEL", "WARNING")}
+        env = {**os.environ,
+               "NUBO_CORE__LOG_LEVEL": os.environ.get("NUBO_TEST_LOG_LEVEL", "WARNING"),
+               **self.env, "NUBO_DATABASE__CONNECTION": self.database_url}
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = (self.state_dir / "test-server.log").open("ab")
         self.proc = subprocess.Popen(

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nubo.compute.agent.manager import ComputeAgent
+
+log = logging.getLogger(__name__)
 
 Key = tuple[str, str]           # (event name, tag: the port id)
 Handler = Callable[["ComputeAgent", str, Mapping[str, Any]], Awaitable[None]]
@@ -89,6 +92,8 @@ async def on_event(agent: ComputeAgent, uuid: str, event: Mapping[str, Any]) -> 
     """One event from ``compute.events-<host>.external``."""
     name = str(event.get("name", ""))
     tag = str(event.get("tag") or "")
+    log.info("%s on %s: event %s-%s %s", uuid, agent.host, name, tag,
+             event.get("status", "completed"))
     handler = HANDLERS.get(name)
     if handler is not None:
         await handler(agent, uuid, event)

@@ -198,6 +198,7 @@ async def spawn(agent: ComputeAgent, instance: dict[str, Any],
             or instance["task_state"] != TaskState.SPAWNING.value):
         return
     if uuid not in await agent.driver.list_instances():
+        log.info("building %s on %s", uuid, agent.host)
         network = await vifs.allocate(agent, instance)
         if network is None:
             return

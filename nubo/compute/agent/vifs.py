@@ -71,6 +71,9 @@ async def spawn_guest(agent: ComputeAgent, instance: Mapping[str, Any],
         agent.events.forget(uuid, keys)
         raise
     settings = agent.rt.settings.compute
+    if keys:
+        log.info("%s spawned on %s; waiting for ports %s to be plugged", uuid, agent.host,
+                 " ".join(tag for _name, tag in keys))
     failed, missing = await events.wait(futures, settings.vif_plugging_timeout)
     agent.events.forget(uuid, keys)
     if not (failed or missing):

@@ -258,9 +258,13 @@ class NetworkAgent:
         unwired = {i for i, placed in self.known.ports.items() if not placed.wired}
         down = [*p.ports_down, *(i for i in sorted(unwired & set(desired.ports))
                                  if desired.port_status.get(i) == ACTIVE)]
-        await port_status.ports_failed(rt, self.host, sorted(failed))
-        await port_status.ports_up(rt, self.host, [i for i in p.ports_up
-                                                   if i not in failed and i not in unwired])
-        await port_status.ports_down(rt, self.host, down)
+        for status, changed in (
+                ("ERROR", await port_status.ports_failed(rt, self.host, sorted(failed))),
+                ("ACTIVE", await port_status.ports_up(rt, self.host, [
+                    i for i in p.ports_up if i not in failed and i not in unwired])),
+                ("DOWN", await port_status.ports_down(rt, self.host, down))):
+            if changed:
+                log.info("network agent %s: ports %s %s", self.host, status,
+                         " ".join(changed))
         await port_status.router_ports_up(rt, p.router_ports_up)
         await port_status.floating_ips(rt, p.floating_ips_active, p.floating_ips_down)

@@ -23,7 +23,7 @@ import pytest
 
 from tests.cloud import Cloud, free_port
 from tests.conftest import test_env
-from tests.e2e.compute.conftest import _warm_libvirt, libvirt_missing, poll
+from tests.e2e.compute.conftest import _warm_libvirt, domain_state, libvirt_missing, poll
 from tests.e2e.compute.conftest import scrub as scrub_domains
 from tests.e2e.conftest import root_net_missing
 from tests.e2e.network.conftest import free_prefix, kernel_missing
@@ -82,6 +82,45 @@ class Site:
         return ["ssh", *options, f"root@{address}"]
 
 
+def wait_active(cloud: Cloud, conn: Any, server_ids: list[str]) -> list[Any]:
+    """The servers once ACTIVE; when one is not within BOOT, an AssertionError that
+    says where each build stands (status, fault, actions and their events, ports,
+    the domain) and ends with the cloud's log, so that a failure far away (CI) can
+    be understood from its report alone."""
+    try:
+        return [conn.compute.wait_for_server(conn.compute.get_server(s), wait=BOOT)
+                for s in server_ids]
+    except Exception as e:
+        raise AssertionError(f"{e}\n{build_report(cloud, server_ids)}") from e
+
+
+def build_report(cloud: Cloud, server_ids: list[str]) -> str:
+    admin = cloud.connect()
+    lines: list[str] = []
+    for sid in server_ids:
+        try:
+            s = admin.compute.get_server(sid)
+            lines.append(f"server {sid}: status={s.status} task_state={s.task_state} "
+                         f"vm_state={s.vm_state} host={s.compute_host} fault={s.fault}")
+            for action in admin.compute.server_actions(sid):
+                full = admin.compute.get_server_action(action.request_id, sid)
+                lines.append(f"  action {full.action} {full.start_time} "
+                             f"message={full.message}")
+                for ev in full.events or []:
+                    lines.append(f"    event {ev.event} {ev.result} {ev.start_time} -> "
+                                 f"{ev.finish_time} host={ev.host} details={ev.details}")
+            for port in admin.network.ports(device_id=sid):
+                lines.append(f"  port {port.id} status={port.status} "
+                             f"host={port.binding_host_id} vif={port.binding_vif_type}")
+        except Exception as e:       # the report must not hide the failure it reports
+            lines.append(f"server {sid}: report failed: {e!r}")
+        lines.append(f"  domain: {domain_state(sid)}")
+    lines.append("cloud log (without the access log):")
+    lines.extend([ln for ln in cloud.log_tail(5000).splitlines()
+                  if '"nubo.access"' not in ln][-150:])
+    return "\n".join(lines)
+
+
 def guest_image_missing() -> str | None:
     """Why the guest image cannot be had here; None once it is built (so that
     `nubo up` finds it in the cache)."""
@@ -112,7 +151,12 @@ def site() -> Iterator[Site]:
         key = Path(tmp) / "id_ed25519"
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nb@e2e", "-f", str(key))
         env = {**test_env(), "NUBO_COMPUTE__DRIVER": "libvirt",
+               # a failure's report ends with the log (wait_active)
+               "NUBO_CORE__LOG_LEVEL": os.environ.get("NUBO_TEST_LOG_LEVEL", "INFO"),
                "NUBO_COMPUTE__GUEST_IMAGE": "always",
+               # a port never reported plugged fails the build (with a fault that
+               # says so) before the test stops waiting
+               "NUBO_COMPUTE__VIF_PLUGGING_TIMEOUT": str(BOOT / 2),
                "NUBO_NETWORK__AGENT_DRIVER": "linuxbridge",
                "NUBO_NETWORK__PUBLIC_BRIDGE": lab.name("pub"),
                "NUBO_NETWORK__PUBLIC_CIDR": str(free_prefix(range(192, 255)))}

@@ -31,7 +31,7 @@ from nubo.network.agent.linuxbridge import names
 from tests import conftest as root
 from tests.cloud import ROOT, Cloud, free_port
 from tests.databases import database
-from tests.e2e.cloud.conftest import BOOT, guest_image_missing
+from tests.e2e.cloud.conftest import BOOT, guest_image_missing, wait_active
 from tests.e2e.compute.conftest import _warm_libvirt, libvirt_missing, poll
 from tests.e2e.compute.conftest import scrub as scrub_domains
 from tests.e2e.conftest import root_net_missing
@@ -101,6 +101,8 @@ def hosts() -> Iterator[Hosts]:
         env = {**root.test_env(), "NUBO_BUS__URL": bus, "NUBO_COMPUTE__DRIVER": "libvirt",
                "NUBO_COMPUTE__GUEST_IMAGE": "always",
                "NUBO_COMPUTE__REPORT_INTERVAL": "2",
+               "NUBO_COMPUTE__VIF_PLUGGING_TIMEOUT": str(BOOT / 2),
+               "NUBO_CORE__LOG_LEVEL": os.environ.get("NUBO_TEST_LOG_LEVEL", "INFO"),
                "NUBO_NETWORK__AGENT_DRIVER": "linuxbridge",
                "NUBO_NETWORK__AGENT_REPORT_INTERVAL": "2",
                "NUBO_NETWORK__LOCAL_IP": str(underlay[1]),
@@ -159,8 +161,7 @@ def servers(hosts: Hosts) -> Iterator[dict[str, Any]]:
                 "server", "create", "--image", "nubo-guest", "--flavor", "m1.nano",
                 "--network", network.id, "--key-name", "nb-2h-key", "--security-group",
                 "nb-2h", "--availability-zone", f"nova:{host}", name)["id"]
-        ready = {name: conn.compute.wait_for_server(conn.compute.get_server(sid), wait=BOOT)
-                 for name, sid in made.items()}
+        ready = dict(zip(made, wait_active(cloud, conn, list(made.values())), strict=True))
         yield {"conn": conn, "network": network, **ready}
     finally:
         for sid in made.values():

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cloud.conftest import BOOT, Site
+from tests.e2e.cloud.conftest import BOOT, Site, wait_active
 from tests.e2e.compute.conftest import domain, poll, virsh
 from tests.e2e.network.netlab import Guest, Listener, in_ns, sh
 
@@ -85,8 +85,7 @@ def world(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worl
                                   "--security-group", "nb-ssh", "--user-data",
                                   str(work / "user-data"), name, cloud=user)
             servers.append(made["id"])
-        a, b = (conn.compute.wait_for_server(conn.compute.get_server(s), wait=BOOT)
-                for s in servers)
+        a, b = wait_active(cloud, conn, servers)
         fip = conn.network.create_ip(floating_network_id=public.id)
         cloud.cli("server", "add", "floating", "ip", a.id, fip.floating_ip_address,
                   cloud=user)
