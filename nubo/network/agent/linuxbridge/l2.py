@@ -44,7 +44,11 @@ class L2:
         self.owner = owner
         self.local_ip = local_ip
         self.mappings = mappings
-        # ports whose devices were there at the last look, to tell when that changes
+        # whether each port's device was there when the port was last wired (on its
+        # plugging, or when its device came or went): what the agent has been told
+        # or is about to be. An inventory does not change it: a tap it happens to
+        # see first is still news for the watch (the sync taking the inventory may
+        # be about other ports and not report this one)
         self.wired: dict[str, bool] = {}
 
     async def _save(self) -> None:
@@ -227,7 +231,6 @@ class L2:
                 out[pid] = PlacedPort(rec.port.network_id, rec.digest)
             else:
                 out[pid] = PlacedPort(rec.port.network_id, None)
-            self.wired[pid] = link is not None
         for link in links.values():
             if link.tagged(self.owner, PORT) and link.tag and link.tag.id not in out:
                 out[link.tag.id] = PlacedPort(bridges.get(link.master or "", ""), None)
