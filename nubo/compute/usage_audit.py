@@ -7,7 +7,8 @@ that it has not audited. It then sends a ``compute.instance.exists`` notificatio
 for every instance that was on its host during that period (launched before the
 period ended, not terminated by the time it began; billing systems count these) and
 records the run in ``task_log``: RUNNING while it works, then DONE with the number
-of instances and errors. ``/os-instance_usage_audit_log`` reports those records
+of instances and errors (an audit its agent died in is run again when the agent
+starts). ``/os-instance_usage_audit_log`` reports those records
 per period (``summary``): which hosts have run, which have not, and the totals.
 """
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from nubo.compute import notifications
 from nubo.compute.tables import instances, task_log
@@ -140,9 +141,28 @@ async def audit(rt: Runtime, host: str, now: dt.datetime) -> int | None:
     return len(rows)
 
 
+async def forget_unfinished(rt: Runtime, host: str) -> int:
+    """Remove the audits of ``host`` left RUNNING by its agent's previous life (it
+    died between the two transactions of ``audit``); their periods are audited
+    again. Nothing was sent for them: the notifications go out with the DONE
+    record or not at all. The number removed."""
+    async with rt.db.transaction() as tx:
+        result = await tx.execute(delete(task_log).where(
+            task_log.c.task_name == TASK, task_log.c.host == host,
+            task_log.c.state == RUNNING))
+        return int(result.rowcount or 0)
+
+
 async def run_periodically(agent: ComputeAgent) -> None:
-    """The agent's audit loop (only with ``[compute] instance_usage_audit``)."""
+    """The agent's audit loop (only with ``[compute] instance_usage_audit``); an
+    audit its host's agent left unfinished runs again."""
     settings = agent.rt.settings.compute
+    try:
+        if forgotten := await forget_unfinished(agent.rt, agent.host):
+            log.info("compute host %s: %d unfinished usage audits run again", agent.host,
+                     forgotten)
+    except Exception:
+        log.exception("compute host %s: unfinished usage audits not looked at", agent.host)
     while True:
         try:
             counted = await audit(agent.rt, agent.host, dt.datetime.now(dt.UTC))

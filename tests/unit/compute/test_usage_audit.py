@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert
 
 from nubo.compute import usage_audit
-from nubo.compute.tables import instances
+from nubo.compute.tables import instances, task_log
 from nubo.core.config import Settings
 from nubo.core.db import migrate
 from nubo.core.db.engine import Database, Tx
@@ -116,3 +116,30 @@ async def test_audit_of_one_host(rt: Runtime) -> None:
     log = usage_audit.summary(["h1", "h2"], await usage_audit.records(rt, begin, end),
                               begin, end)
     assert log["overall_status"] == "ALL hosts done. 0 errors." and log["total_instances"] == 4
+
+
+async def test_an_audit_its_agent_died_in_runs_again(rt: Runtime) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def outbox(tx: Tx) -> None:
+        sent.extend(tx.messages)
+
+    rt.db.outbox_writer = outbox
+    await _instance(rt, 1, "h1", at(2026, 1, 5))
+    now = at(2026, 3, 15, 12)
+    begin, end = usage_audit.last_period("month", now)
+    async with rt.db.transaction() as tx:      # what an agent killed mid-audit left
+        for host in ("h1", "h2"):
+            await tx.execute(insert(task_log).values(
+                task_name=usage_audit.TASK, state=usage_audit.RUNNING, host=host,
+                period_beginning=begin, period_ending=end, message="", task_items=0,
+                errors=0, created_at=now))
+    assert await usage_audit.audit(rt, "h1", now) is None       # taken for running
+    assert await usage_audit.forget_unfinished(rt, "h1") == 1   # h1's agent starts again
+    assert await usage_audit.audit(rt, "h1", now) == 1
+    assert len([t for t, _p in sent if t == "compute.instance.exists"]) == 1
+    log = usage_audit.summary(["h1", "h2"], await usage_audit.records(rt, begin, end),
+                              begin, end)
+    assert log["log"]["h1"]["state"] == "DONE"
+    assert log["log"]["h2"]["state"] == "RUNNING"       # another host's is its own
+    assert await usage_audit.forget_unfinished(rt, "h1") == 0   # a DONE one stays
