@@ -14,6 +14,7 @@ from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
 from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
+from nubo.core.log import request_id_var
 
 
 async def start_action(tx: Tx, uuid: str, action: str, *, request_id: str,
@@ -38,6 +39,9 @@ def _latest(of_kind: bool) -> Any:
 
 # the hot statements of an action's events, built once
 _LATEST = {False: prebuilt(_latest(False)), True: prebuilt(_latest(True))}
+_OF_REQUEST = prebuilt(select(A).where(
+    A.c.instance_uuid == bindparam("uuid"), A.c.request_id == bindparam("request_id"))
+    .order_by(A.c.id.desc()).limit(1))
 _OPEN_EVENT = prebuilt(select(E.c.id).where(
     E.c.action_id == bindparam("action_id"), E.c.event == bindparam("event"),
     E.c.finish_time.is_(None)).order_by(E.c.id.desc()).limit(1))
@@ -51,8 +55,18 @@ _TOUCH_FAILED = prebuilt(update(A).where(A.c.id == bindparam("action_id")).value
 _INSERT_EVENT = insert(E)
 
 
-async def latest_action(conn: AsyncConnection | Tx, uuid: str,
-                        action: str | None = None) -> dict[str, Any] | None:
+async def current_action(conn: AsyncConnection | Tx, uuid: str,
+                         action: str | None = None) -> dict[str, Any] | None:
+    """The action an event of the work at hand belongs to: the instance's action of
+    the request being served (its id travels with the work over the bus, as Nova
+    finds an event's action by the context's request id); else, for work no request
+    of the instance's started, its latest action (of kind ``action``)."""
+    request_id = request_id_var.get()
+    if request_id:
+        row = (await conn.execute(_OF_REQUEST, {"uuid": uuid, "request_id": request_id})
+               ).mappings().first()
+        if row is not None:
+            return dict(row)
     params = {"uuid": uuid, "action": action} if action else {"uuid": uuid}
     row = (await conn.execute(_LATEST[bool(action)], params)).mappings().first()
     return dict(row) if row else None
@@ -60,8 +74,8 @@ async def latest_action(conn: AsyncConnection | Tx, uuid: str,
 
 async def start_event(tx: Tx, uuid: str, event: str, *, host: str | None = None,
                       action: str | None = None) -> int | None:
-    """Start ``event`` under the instance's latest action (of kind ``action``)."""
-    act = await latest_action(tx, uuid, action)
+    """Start ``event`` under the instance's current action (``current_action``)."""
+    act = await current_action(tx, uuid, action)
     if act is None:
         return None
     now = utcnow()
@@ -74,8 +88,9 @@ async def start_event(tx: Tx, uuid: str, event: str, *, host: str | None = None,
 async def finish_event(tx: Tx, uuid: str, event: str, *, result: str = "Success",
                        host: str | None = None, traceback: str | None = None,
                        details: str | None = None, action: str | None = None) -> None:
-    """Finish the open ``event`` (start it first if it never was)."""
-    act = await latest_action(tx, uuid, action)
+    """Finish the open ``event`` of the current action (start it first if it never
+    was)."""
+    act = await current_action(tx, uuid, action)
     if act is None:
         return
     now = utcnow()

@@ -54,3 +54,32 @@ def test_a_detach_waits_for_the_attach_it_undoes(slow: Cloud) -> None:
     port = kept.json()["port"]
     assert (port["device_id"], port["device_owner"], port["binding:host_id"]) == ("", "", "")
     assert [p["id"] for p in ports_of(admin_neutron, sid)] == [first["id"]]
+
+
+def test_each_attach_finishes_its_own_event(slow: Cloud) -> None:
+    """Two attaches in a row: each one's event is finished under its own action (the
+    request that asked for it), not the second's under the latest attach."""
+    member = new_user(slow)
+    tenant = Tenant(member, neutron_of(slow, member))
+    net = tenant.network("10.57.0.0/24")
+    sid = tenant.boot(tiny_image(slow), [{"uuid": net["id"]}])["id"]
+    ports = [tenant.port(net["id"], name=f"extra-{i}") for i in (1, 2)]
+    for port in ports:
+        r = member.post(f"/servers/{sid}/os-interface",
+                        {"interfaceAttachment": {"port_id": port["id"]}}, version="2.70")
+        assert r.status_code == 200, r.text
+
+    def attaches() -> list[dict[str, object]] | None:
+        listed = member.get(f"/servers/{sid}/os-instance-actions", version="2.84").json()
+        shown = [member.get(f"/servers/{sid}/os-instance-actions/{a['request_id']}",
+                            version="2.84").json()["instanceAction"]
+                 for a in listed["instanceActions"] if a["action"] == "attach_interface"]
+        done = len(shown) == 2 and all(
+            e["finish_time"] for a in shown for e in a["events"])
+        return shown if done else None
+
+    for action in poll(attaches, what="both attaches finished"):
+        events = action["events"]
+        assert isinstance(events, list)
+        assert [e["result"] for e in events if e["event"] == "compute_attach_interface"
+                ] == ["Success"], events
