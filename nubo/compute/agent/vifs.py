@@ -150,8 +150,9 @@ def _vif(info: list[dict[str, Any]], port_id: str) -> dict[str, Any] | None:
 
 async def _finish(agent: ComputeAgent, uuid: str, event: str, error: str | None = None
                   ) -> None:
-    """Finish the event under the latest action of its kind: a detach asked for while
-    its attach was plugging is the server's latest action by then."""
+    """Finish the event under its request's action; where no action has the request's
+    id, under the latest one of its kind (not merely the latest: a detach asked for
+    while its attach was plugging is the server's latest action by then)."""
     async with agent.rt.db.transaction() as tx:
         await instance_actions.finish_event(tx, uuid, event, host=agent.host,
                                             result="Error" if error else "Success",
