@@ -194,9 +194,10 @@ async def _assign(rt: Runtime, uuid: str, host: HostState) -> None:
                 tx, uuid, host=host.host, node=host.node, launched_on=host.host,
                 availability_zone=inst["availability_zone"] or host.availability_zone,
                 task_state=TaskState.SPAWNING.value)
-            await instance_actions.finish_event(tx, uuid, SCHEDULE_EVENT, action="create")
+            action_id = await instance_actions.finish_event(tx, uuid, SCHEDULE_EVENT,
+                                                            action="create")
             await instance_actions.start_event(tx, uuid, BUILD_EVENT, host=host.host,
-                                               action="create")
+                                               action="create", action_id=action_id)
             tx.publish(agent_topic(host.host, "spawn"), {"instance_uuid": uuid})
     if not wanted:
         await clients.delete_allocations(rt, uuid)

@@ -42,10 +42,10 @@ _LATEST = {False: prebuilt(_latest(False)), True: prebuilt(_latest(True))}
 _OF_REQUEST = prebuilt(select(A).where(
     A.c.instance_uuid == bindparam("uuid"), A.c.request_id == bindparam("request_id"))
     .order_by(A.c.id.desc()).limit(1))
-_OPEN_EVENT = prebuilt(select(E.c.id).where(
-    E.c.action_id == bindparam("action_id"), E.c.event == bindparam("event"),
-    E.c.finish_time.is_(None)).order_by(E.c.id.desc()).limit(1))
-_FINISH_EVENT = prebuilt(update(E).where(E.c.id == bindparam("event_id")).values(
+# the action's open events of a name (one, unless a step was asked for twice)
+_FINISH_EVENT = prebuilt(update(E).where(
+    E.c.action_id == bindparam("w_action_id"), E.c.event == bindparam("w_event"),
+    E.c.finish_time.is_(None)).values(
     finish_time=bindparam("b_finish_time"), result=bindparam("b_result"),
     traceback=bindparam("b_traceback"), details=bindparam("b_details")))
 _TOUCH = prebuilt(update(A).where(A.c.id == bindparam("action_id")).values(
@@ -73,38 +73,44 @@ async def current_action(conn: AsyncConnection | Tx, uuid: str,
 
 
 async def start_event(tx: Tx, uuid: str, event: str, *, host: str | None = None,
-                      action: str | None = None) -> int | None:
-    """Start ``event`` under the instance's current action (``current_action``)."""
-    act = await current_action(tx, uuid, action)
-    if act is None:
-        return None
+                      action: str | None = None, action_id: int | None = None
+                      ) -> int | None:
+    """Start ``event`` under the instance's current action (``current_action``), or
+    under ``action_id`` when the caller has just made or touched that action in this
+    transaction (``start_action``, ``finish_event``): no lookup, no touch."""
     now = utcnow()
-    result = await tx.execute(_INSERT_EVENT, {"action_id": act["id"], "event": event,
+    if action_id is None:
+        act = await current_action(tx, uuid, action)
+        if act is None:
+            return None
+        action_id = int(act["id"])
+        await tx.execute(_TOUCH, {"action_id": action_id, "b_updated_at": now})
+    result = await tx.execute(_INSERT_EVENT, {"action_id": action_id, "event": event,
                                               "start_time": now, "host": host})
-    await tx.execute(_TOUCH, {"action_id": act["id"], "b_updated_at": now})
     return int(result.inserted_primary_key[0])
 
 
 async def finish_event(tx: Tx, uuid: str, event: str, *, result: str = "Success",
                        host: str | None = None, traceback: str | None = None,
-                       details: str | None = None, action: str | None = None) -> None:
+                       details: str | None = None, action: str | None = None
+                       ) -> int | None:
     """Finish the open ``event`` of the current action (start it first if it never
-    was)."""
+    was); the action's id (None when the instance has no action)."""
     act = await current_action(tx, uuid, action)
     if act is None:
-        return
+        return None
+    action_id = int(act["id"])
     now = utcnow()
-    row = (await tx.execute(_OPEN_EVENT, {"action_id": act["id"], "event": event})).first()
-    if row is None:
+    finished = await tx.execute(_FINISH_EVENT, {
+        "w_action_id": action_id, "w_event": event, "b_finish_time": now, "b_result": result,
+        "b_traceback": traceback, "b_details": details})
+    if not finished.rowcount:
         await tx.execute(_INSERT_EVENT, {
-            "action_id": act["id"], "event": event, "start_time": now, "host": host,
+            "action_id": action_id, "event": event, "start_time": now, "host": host,
             "finish_time": now, "result": result, "traceback": traceback, "details": details})
-    else:
-        await tx.execute(_FINISH_EVENT, {"event_id": row[0], "b_finish_time": now,
-                                         "b_result": result, "b_traceback": traceback,
-                                         "b_details": details})
     await tx.execute(_TOUCH_FAILED if result == "Error" else _TOUCH,
-                     {"action_id": act["id"], "b_updated_at": now})
+                     {"action_id": action_id, "b_updated_at": now})
+    return action_id
 
 
 async def list_actions(conn: AsyncConnection, uuid: str, *,

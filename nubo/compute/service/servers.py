@@ -254,9 +254,10 @@ async def _write_instance(tx: Tx, rt: Runtime, ctx: RequestContext, req: BuildRe
             "image_properties": clients.image_properties(image) if image else {},
             "ignore_hosts": [], "num_instances": count}
     await tx.execute(insert(request_specs), {"instance_uuid": uuid, "spec": spec, "attempts": 0})
-    await instance_actions.start_action(tx, uuid, "create", request_id=request_id,
-                                        user_id=ctx.user_id, project_id=ctx.project_id)
-    await instance_actions.start_event(tx, uuid, SCHEDULE_EVENT, action="create")
+    action_id = await instance_actions.start_action(
+        tx, uuid, "create", request_id=request_id, user_id=ctx.user_id,
+        project_id=ctx.project_id)
+    await instance_actions.start_event(tx, uuid, SCHEDULE_EVENT, action_id=action_id)
     notifications.emit(tx, "compute.instance.create.start", row)
     return row
 
@@ -288,11 +289,12 @@ async def delete_server(rt: Runtime, ctx: RequestContext, uuid: str, *,
                       server["task_state"])
         if server["locked"] and not _may_override_lock(ctx):
             raise Conflict(f"Instance {uuid} is locked")
-        await instance_actions.start_action(tx, uuid, "delete", request_id=request_id,
-                                            user_id=ctx.user_id, project_id=ctx.project_id)
+        action_id = await instance_actions.start_action(
+            tx, uuid, "delete", request_id=request_id, user_id=ctx.user_id,
+            project_id=ctx.project_id)
         await instances.set_fields(tx, uuid, task_state=TaskState.DELETING.value)
         await instance_actions.start_event(tx, uuid, "compute_terminate_instance",
-                                           host=server["host"], action="delete")
+                                           host=server["host"], action_id=action_id)
         notifications.emit(tx, "compute.instance.delete.start", server)
         host = server["host"]
         service = await hosts.get_service(rt, host, conn=tx.conn) if host else None

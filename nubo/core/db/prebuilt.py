@@ -18,13 +18,25 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import Update
+
 S = TypeVar("S")
 
 _MARKED: dict[int, Any] = {}
 
 
 def prebuilt(statement: S) -> S:
-    """Mark ``statement`` as built once and kept (returns it)."""
+    """Mark ``statement`` as built once and kept (returns it). An UPDATE whose own
+    bind parameters take its table's column names is refused here, at import: the
+    other back ends refuse it when it runs (SQLAlchemy reserves those names for the
+    SET clause), and SQLite's direct path would not notice."""
+    if isinstance(statement, Update):
+        taken = {c.name for c in statement.table.columns}
+        clash = sorted(b.key for b in statement.compile().binds.values()
+                       if not b._is_crud and b.key in taken)
+        if clash:
+            raise ValueError(f"bind parameters named as columns of {statement.table}: "
+                             f"{', '.join(clash)} (name them otherwise, b_…)")
     _MARKED[id(statement)] = statement
     return statement
 

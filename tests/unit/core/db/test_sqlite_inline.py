@@ -237,3 +237,14 @@ async def test_a_prebuilt_first_statement_begins_the_transaction(db: Database) -
         await conn.execute(_SEEN, {"b_name": "b", "b_seen": T0, "b_data": None})
     async with db.read() as conn:        # what the first did was rolled back at its end
         assert (await conn.execute(_BY_NAME, {"name": "b"})).mappings().first()["seen"] is None
+
+
+def test_an_update_binding_a_column_name_is_refused_when_marked() -> None:
+    """SQLAlchemy refuses such an UPDATE when it runs on PostgreSQL and MariaDB; the
+    direct SQLite path would run it, so marking it fails for every back end."""
+    with pytest.raises(ValueError, match="name"):
+        prebuilt(update(items).where(items.c.id == bindparam("id")).values(
+            name=bindparam("b_name")))
+    # the names SQLAlchemy makes itself for literal values are fine
+    assert is_prebuilt(prebuilt(update(items).where(items.c.id == bindparam("b_id")).values(
+        name="x")))
