@@ -148,8 +148,10 @@ ALLOWED: dict[str, frozenset[VmState]] = {
     "delete": frozenset(LIVE),
     "forceDelete": frozenset(VmState),
     "update": frozenset(VmState),
+    # Nova's ALLOW_HARD_REBOOT (a soft reboot only from active: the API checks that);
+    # a rescued server is unrescued, not rebooted
     "reboot": frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED,
-                         VmState.RESCUED, VmState.ERROR}),
+                         VmState.ERROR}),
     "stop": frozenset({VmState.ACTIVE, VmState.RESCUED, VmState.ERROR}),
     "start": frozenset({VmState.STOPPED}),
     "pause": frozenset({VmState.ACTIVE, VmState.RESCUED}),

@@ -142,8 +142,10 @@ def _query(req: ApiRequest, rule: str) -> server_list.ServerQuery:
         req.authorize(f"{rule}:get_all_tenants", {"project_id": req.ctx.project_id})
         q.project_id = None
     if admin:
+        # Nova ignores the project filters without all_tenants (lp:1185290): the
+        # caller's own project is listed then
         project = req.query.get("project_id") or req.query.get("tenant_id")
-        if project:
+        if project and all_tenants:
             q.project_id = project
         q.user_id = req.query.get("user_id")
         q.host = req.query.get("host")

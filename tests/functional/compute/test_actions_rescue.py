@@ -30,6 +30,12 @@ def test_rescue_unrescue(member: Nova, image_id: str) -> None:
     wait_status(member, sid, "RESCUE")
     msg = fault(act(member, sid, {"rescue": None}), 409, "conflictingRequest")
     assert msg == f"Cannot 'rescue' instance {sid} while it is in vm_state rescued"
+    # a rescued server is neither rebooted nor rebuilt (Tempest's rescue negatives)
+    for version in ("2.1", "2.90"):
+        fault(act(member, sid, {"reboot": {"type": "HARD"}}, version), 409,
+              "conflictingRequest")
+        fault(act(member, sid, {"rebuild": {"imageRef": image_id}}, version), 409,
+              "conflictingRequest")
     assert act(member, sid, {"unrescue": None}).status_code == 202
     wait_status(member, sid, "ACTIVE")
     fault(act(member, sid, {"unrescue": None}), 409, "conflictingRequest")

@@ -109,6 +109,10 @@ def test_admin_all_tenants_host_and_deleted(admin_nova: Nova, member: Nova,
     by_project = admin_nova.get("/servers", params={"all_tenants": "1",
                                                     "project_id": member.project_id})
     assert {s["id"] for s in by_project.json()["servers"]} == mine
+    # without all_tenants the project filters are ignored, as in Nova (lp:1185290)
+    for key in ("project_id", "tenant_id"):
+        own = admin_nova.get("/servers", params={key: member.project_id}).json()["servers"]
+        assert not mine & {s["id"] for s in own}
     on_1 = admin_nova.get("/servers/detail", params={"all_tenants": "1",
                                                      "host": "fake-host-1"}).json()
     assert all(s["OS-EXT-SRV-ATTR:host"] == "fake-host-1" for s in on_1["servers"])
