@@ -10,7 +10,7 @@ from typing import Any
 from nubo.compute.api import server_create, server_views
 from nubo.compute.api import validation as v
 from nubo.compute.api.server_actions import authorize, no_args
-from nubo.compute.api.servers import register_action
+from nubo.compute.api.servers import register_action, server_group_ids
 from nubo.compute.service import evacuate as evacuation
 from nubo.compute.service import flavors, hosts, networking, quotas, resize, shelve
 from nubo.compute.service import live_migration as live
@@ -211,6 +211,7 @@ async def rebuild(req: ApiRequest, server: dict[str, Any], args: Any) -> Reply:
                         {"project_id": server["project_id"]})
     groups = await networking.security_groups_of(req.rt, [server["uuid"]])
     body = server_views.full(req, done, admin=admin,
+                             groups=await server_group_ids(req, server["uuid"]),
                              security_groups=groups.get(server["uuid"]))
     if not req.at_least("2.75"):
         body = server_views.before_275(body)

@@ -249,16 +249,22 @@ async def _host_statuses(req: ApiRequest, found: list[dict[str, Any]]) -> dict[s
     return out
 
 
+async def server_group_ids(req: ApiRequest, uuid: str) -> list[str] | None:
+    """The server's group, as the single-server bodies show it from 2.71 (show,
+    update, rebuild); None below 2.71."""
+    if not req.at_least("2.71"):
+        return None
+    group = await groups.group_of_instance(req.rt, uuid)
+    return [group] if group else []
+
+
 @router.get("/v2.1/servers/{server_id}")
 async def show_server(req: ApiRequest) -> Reply:
     server = await load(req, "os_compute_api:servers:show")
     admin = req.allowed("os_compute_api:os-extended-server-attributes",
                         {"project_id": server["project_id"]})
     statuses = await _host_statuses(req, [server])
-    group_ids = None
-    if req.at_least("2.71"):
-        group = await groups.group_of_instance(req.rt, server["uuid"])
-        group_ids = [group] if group else []
+    group_ids = await server_group_ids(req, server["uuid"])
     sgs = await networking.security_groups_of(req.rt, [server["uuid"]])
     return {"server": server_views.full(req, server, admin=admin,
                                         host_status=statuses.get(server["uuid"]),
@@ -298,10 +304,7 @@ async def update_server(req: ApiRequest) -> Reply:
                                           project_id=server["project_id"], fields=fields)
     admin = req.allowed("os_compute_api:os-extended-server-attributes",
                         {"project_id": server["project_id"]})
-    group_ids = None
-    if req.at_least("2.71"):
-        group = await groups.group_of_instance(req.rt, server["uuid"])
-        group_ids = [group] if group else []
+    group_ids = await server_group_ids(req, server["uuid"])
     sgs = await networking.security_groups_of(req.rt, [server["uuid"]])
     body = server_views.full(req, updated, admin=admin, groups=group_ids,
                              security_groups=sgs.get(server["uuid"]))

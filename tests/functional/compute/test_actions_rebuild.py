@@ -50,6 +50,7 @@ def test_rebuild_fields_and_answer(member: Nova, admin_nova: Nova, image_id: str
     assert body["image"]["id"] == other_image and body["name"] == "renamed"
     assert body["metadata"] == {"new": "2"} and body["key_name"] == key["name"]
     assert "OS-EXT-STS:vm_state" in body            # 2.75: the full server
+    assert body["server_groups"] == []              # from 2.71 (in no group)
     shown = wait_status(member, sid, "ACTIVE")
     assert shown["image"]["id"] == other_image and shown["description"] == "d"
     assert shown["OS-DCF:diskConfig"] == "AUTO"
@@ -61,11 +62,13 @@ def test_rebuild_fields_and_answer(member: Nova, admin_nova: Nova, image_id: str
     assert r.status_code == 202, r.text
     body = r.json()["server"]
     assert "OS-EXT-STS:vm_state" not in body and body["key_name"] is None
+    assert body["server_groups"] == []
     assert body["user_data"] == user_data       # kept: this rebuild gave none
     assert body["OS-DCF:diskConfig"] == "AUTO"
     wait_status(member, sid, "ACTIVE")
-    assert "user_data" not in act(member, sid, {"rebuild": {"imageRef": image_id}},
-                                  version="2.56").json()["server"]
+    old_body = act(member, sid, {"rebuild": {"imageRef": image_id}},
+                   version="2.56").json()["server"]
+    assert "user_data" not in old_body and "server_groups" not in old_body
     wait_status(member, sid, "ACTIVE")
     actions = [a["action"] for a in member.get(f"/servers/{sid}/os-instance-actions")
                .json()["instanceActions"]]
