@@ -128,6 +128,7 @@ DEFAULTS.update({
     "os_compute_api:os-server-diagnostics": _ADMIN,
     "os_compute_api:os-instance-usage-audit-log:list": _ADMIN,
     "os_compute_api:os-instance-usage-audit-log:show": _ADMIN,
+    "os_compute_api:extensions": _ANY,
 })
 DEFAULTS.update({
     "os_compute_api:server-metadata:index": _READER,

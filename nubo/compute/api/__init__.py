@@ -5,6 +5,7 @@ from __future__ import annotations
 from nubo.compute.api import (
     aggregates,
     availability_zones,
+    extensions,
     external_events,
     flavors,
     floating_ips,
@@ -41,7 +42,7 @@ RESOURCES = [flavors.router, keypairs.router, aggregates.router, quotas.router, 
 
 # servers, services, hypervisors, zones, hosts, instance actions, events (core helper)
 CORE = [servers.router, services.router, hypervisors.router, availability_zones.router,
-        hosts.router, instance_actions.router, external_events.router]
+        hosts.router, instance_actions.router, external_events.router, extensions.router]
 
 
 # server actions, metadata, tags, password, diagnostics, migrations (actions helper)
