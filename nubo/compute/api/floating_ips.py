@@ -125,9 +125,9 @@ def network_view(req: ApiRequest, net: Mapping[str, Any]) -> dict[str, Any]:
 @router.get("/v2.1/os-networks", max_version=PROXY_MAX)
 async def list_networks(req: ApiRequest) -> Reply:
     req.authorize("os_compute_api:os-networks:list", {"project_id": req.ctx.project_id})
-    own = await neutron.list_networks(req.rt, req.ctx, project_id=req.ctx.project_id or "",
-                                      shared=False)
-    nets = own + await neutron.list_networks(req.rt, req.ctx, shared=True)
+    # every network the caller sees in the network service (its own, shared and
+    # external ones; all of them for an admin), as Nova lists them through Neutron
+    nets = await neutron.list_networks(req.rt, req.ctx)
     return {"networks": [network_view(req, n) for n in nets]}
 
 

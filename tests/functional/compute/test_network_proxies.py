@@ -246,6 +246,8 @@ def test_floating_ip_proxies_and_actions(tenant: Tenant, external: External,
     networks = nova.get("/os-networks", version="2.35").json()["networks"]
     assert {"id": net["id"], "label": net["name"]}.items() <= next(
         n for n in networks if n["id"] == net["id"]).items()
+    # the external network too, as the network service shows it to the project
+    assert external.network_id in {n["id"] for n in networks}
     fault(nova.get("/os-networks", version="2.36"), 404, "itemNotFound")
     tenants = nova.get("/os-tenant-networks", version="2.35").json()["networks"]
     assert {"id": net["id"], "cidr": "None", "label": net["name"]} in tenants
