@@ -47,6 +47,14 @@ def _settings(args: argparse.Namespace) -> Settings:
                          overrides=overrides)
 
 
+def new_password() -> str:
+    """16 URL-safe random characters, never starting with "-": a command line
+    (``openstack --os-password -x…``, argparse) would take the password for an option."""
+    while (made := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return made
+
+
 def _secrets(settings: Settings, admin_password: str | None) -> dict[str, str]:
     """Bootstrap passwords: made once, kept in the state dir (0600)."""
     path = settings.state_path / "secrets.json"
@@ -58,7 +66,7 @@ def _secrets(settings: Settings, admin_password: str | None) -> dict[str, str]:
         changed = True
     for key in ("admin_password", "demo_password"):
         if key not in data:
-            data[key] = secrets.token_urlsafe(12)
+            data[key] = new_password()
             changed = True
     if changed:
         settings.state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
