@@ -111,7 +111,7 @@ async def _create_target(req: ApiRequest, body: dict[str, Any]) -> dict[str, Any
     project = _project(req, body)
     body["project_id"] = project
     body.pop("tenant_id", None)
-    net = await networks.get_network(req.rt, req.ctx, body["network_id"])
+    net = await networks.network_target(req.rt, req.ctx, body["network_id"])
     if not _privileged(req) and not net["shared"] and net["project_id"] != project:
         raise NotFound("The resource could not be found.", type="HTTPNotFound")
     network = {"network_id": net["id"], "network:project_id": net["project_id"],

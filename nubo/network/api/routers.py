@@ -65,7 +65,7 @@ async def create_router(req: ApiRequest) -> Reply:
 
 
 async def _current(req: ApiRequest, action: str) -> dict[str, Any]:
-    item = await routers.get_router(req.rt, req.ctx, req.params["router_id"])
+    item = await routers.router_target(req.rt, req.ctx, req.params["router_id"])
     req.authorize(action, _target(item))
     return item
 

@@ -82,7 +82,7 @@ async def _create_target(req: ApiRequest, body: dict[str, Any]) -> dict[str, Any
     network (404 NetworkNotFound), and a network not shared with the caller has
     the subnet's owner as its owner (404, hiding it), unless the caller is admin."""
     project_id = requested_project(req, body)
-    net = await networks.get_network(req.rt, req.ctx, body["network_id"])
+    net = await networks.network_target(req.rt, req.ctx, body["network_id"])
     if (not standard.is_admin(req.rt, req.ctx) and not net["shared"]
             and net["project_id"] != project_id):
         raise NotFound("The resource could not be found.", type="HTTPNotFound")

@@ -121,7 +121,7 @@ async def get_address_group(rt: Runtime, ctx: RequestContext, group_id: str
 
 
 async def _reload(tx: Tx, ctx: RequestContext, group_id: str) -> dict[str, Any]:
-    row = (await tx.execute(select(AG).where(AG.c.id == group_id))).one()
+    row = await standard.row_of(tx, AG, group_id)
     return (await views(tx, ctx, [row]))[0]
 
 

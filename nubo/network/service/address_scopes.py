@@ -13,13 +13,14 @@ import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
@@ -118,7 +119,7 @@ async def get_address_scope(rt: Runtime, ctx: RequestContext, scope_id: str
 
 
 async def _view_of(tx: Tx, ctx: RequestContext, scope_id: str) -> dict[str, Any]:
-    row = (await tx.execute(select(A).where(A.c.id == scope_id))).one()
+    row = await standard.row_of(tx, A, scope_id)
     return (await views(tx, ctx, [row]))[0]
 
 
@@ -170,6 +171,13 @@ async def delete_address_scope(rt: Runtime, ctx: RequestContext, scope_id: str) 
         tx.publish("network.address_scope.delete", {"id": scope_id})
 
 
+_OF_NETWORKS = prebuilt(
+    select(t.subnets.c.network_id, t.subnets.c.ip_version, t.subnetpools.c.address_scope_id)
+    .join(t.subnetpools, t.subnetpools.c.id == t.subnets.c.subnetpool_id)
+    .where(t.subnets.c.network_id.in_(bindparam("b_ids", expanding=True)),
+           t.subnetpools.c.address_scope_id.isnot(None)))
+
+
 async def of_networks(conn: Conn, network_ids: Sequence[str]
                       ) -> dict[str, dict[int, str | None]]:
     """``ipv4_address_scope`` and ``ipv6_address_scope`` of each network: the scope
@@ -177,11 +185,7 @@ async def of_networks(conn: Conn, network_ids: Sequence[str]
     out: dict[str, dict[int, str | None]] = {n: {4: None, 6: None} for n in network_ids}
     if not network_ids:
         return out
-    S, P = t.subnets, t.subnetpools
-    rows = await conn.execute(
-        select(S.c.network_id, S.c.ip_version, P.c.address_scope_id)
-        .join(P, P.c.id == S.c.subnetpool_id)
-        .where(S.c.network_id.in_(list(network_ids)), P.c.address_scope_id.isnot(None)))
+    rows = await conn.execute(_OF_NETWORKS, {"b_ids": list(network_ids)})
     for network_id, version, scope in rows:
         out[network_id][int(version)] = scope
     return out

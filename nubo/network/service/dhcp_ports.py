@@ -38,7 +38,7 @@ async def ensure(rt: Runtime, host: str, dhcp: Dhcp) -> Dhcp:
         async with rt.db.transaction() as tx:
             project = (await tx.execute(select(t.networks.c.project_id).where(
                 t.networks.c.id == dhcp.network_id))).scalar()
-            await ports.create_port_tx(tx, rt, AGENT, {
+            await ports.add_port_tx(tx, rt, AGENT, {
                 "network_id": dhcp.network_id, "device_owner": DHCP_OWNER,
                 "device_id": device_id(host, dhcp.network_id), "binding:host_id": host,
                 "fixed_ips": [{"subnet_id": s} for s in wanted]}, project_id=project or "")

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx, is_duplicate
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
@@ -46,29 +47,40 @@ class Target:
     router_id: str
 
 
+_FIXED_IPS = prebuilt(select(A.c.subnet_id, A.c.ip_address)
+                      .where(A.c.port_id == bindparam("b_port"))
+                      .order_by(A.c.subnet_id, A.c.ip_address))
+
+
 async def fixed_ipv4(tx: Tx, port_id: str) -> list[tuple[str, str]]:
     """The port's IPv4 (subnet, address) pairs."""
-    rows = await tx.execute(select(A.c.subnet_id, A.c.ip_address).where(A.c.port_id == port_id)
-                            .order_by(A.c.subnet_id, A.c.ip_address))
+    rows = await tx.execute(_FIXED_IPS, {"b_port": port_id})
     return [(r.subnet_id, r.ip_address) for r in rows if to_address(r.ip_address).version == 4]
+
+
+def _routers_for() -> Any:
+    gw = aliased(P)
+    return prebuilt(
+        select(RP.c.router_id, A.c.ip_address, SN.c.gateway_ip)
+        .join(P, P.c.id == RP.c.port_id)
+        .join(A, and_(A.c.port_id == P.c.id, A.c.subnet_id == bindparam("b_subnet")))
+        .join(SN, SN.c.id == A.c.subnet_id)
+        .join(t.routers, t.routers.c.id == RP.c.router_id)
+        .join(gw, gw.c.id == t.routers.c.gw_port_id)
+        .where(P.c.network_id == bindparam("b_network"), RP.c.port_type == INTERFACE,
+               gw.c.network_id == bindparam("b_external"))
+        .order_by(RP.c.router_id))
+
+
+_ROUTERS_FOR = _routers_for()
 
 
 async def router_for(tx: Tx, port: Row[Any], subnet_id: str, external_network_id: str
                      ) -> str | None:
     """A router with an interface on the subnet and a gateway on the external network;
     the one holding the subnet's gateway address first."""
-    gw = aliased(P)
-    rows = await tx.execute(
-        select(RP.c.router_id, A.c.ip_address, SN.c.gateway_ip)
-        .join(P, P.c.id == RP.c.port_id)
-        .join(A, and_(A.c.port_id == P.c.id, A.c.subnet_id == subnet_id))
-        .join(SN, SN.c.id == A.c.subnet_id)
-        .join(t.routers, t.routers.c.id == RP.c.router_id)
-        .join(gw, gw.c.id == t.routers.c.gw_port_id)
-        .where(P.c.network_id == port.network_id, RP.c.port_type == INTERFACE,
-               gw.c.network_id == external_network_id)
-        .order_by(RP.c.router_id))
-    found = list(rows)
+    found = list(await tx.execute(_ROUTERS_FOR, {
+        "b_subnet": subnet_id, "b_network": port.network_id, "b_external": external_network_id}))
     for r in found:
         if r.ip_address == r.gateway_ip:
             return str(r.router_id)
@@ -118,12 +130,17 @@ async def _choose_address(tx: Tx, port_id: str, fixed_ip: str | None) -> tuple[s
     return held[0]
 
 
+_TAKEN = prebuilt(select(FIP.c.id).where(
+    FIP.c.id != bindparam("b_id"), FIP.c.floating_network_id == bindparam("b_network"),
+    FIP.c.fixed_port_id == bindparam("b_port"),
+    FIP.c.fixed_ip_address == bindparam("b_address")))
+
+
 async def check_not_taken(tx: Tx, fip: Mapping[str, Any], target: Target) -> None:
     """One floating IP per fixed address and external network (409)."""
-    other = (await tx.execute(select(FIP.c.id).where(
-        FIP.c.id != fip["id"], FIP.c.floating_network_id == fip["floating_network_id"],
-        FIP.c.fixed_port_id == target.port_id, FIP.c.fixed_ip_address == target.ip_address))
-    ).first()
+    other = (await tx.execute(_TAKEN, {
+        "b_id": fip["id"], "b_network": fip["floating_network_id"],
+        "b_port": target.port_id, "b_address": target.ip_address})).first()
     if other is not None:
         raise already_associated(fip, target.port_id, target.ip_address)
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import notifier
@@ -72,11 +73,15 @@ def not_found(fip_id: str) -> NotFound:
 async def find_floatingip(conn: AsyncConnection | Tx, rt: Runtime, ctx: RequestContext,
                           fip_id: str) -> Row[Any]:
     """The floating IP's row if the caller may see it; 404 FloatingIPNotFound otherwise."""
-    row = (await conn.execute(select(FIP).where(FIP.c.id == fip_id, *_visible(rt, ctx)))
-           ).first()
+    row = await standard.owned_row(conn, rt, ctx, FIP, fip_id)
     if row is None:
         raise not_found(fip_id)
     return row
+
+
+_PORTS = prebuilt(select(P).where(P.c.id.in_(bindparam("b_ids", expanding=True))))
+_FORWARDS = prebuilt(select(PF).where(PF.c.floatingip_id.in_(bindparam("b_ids", expanding=True)))
+                     .order_by(PF.c.external_port_start, PF.c.id))
 
 
 async def views(conn: AsyncConnection | Tx, rows: Sequence[Row[Any]],
@@ -88,12 +93,11 @@ async def views(conn: AsyncConnection | Tx, rows: Sequence[Row[Any]],
     port_ids = [r.fixed_port_id for r in rows if r.fixed_port_id]
     details: dict[str, dict[str, Any]] = {}
     if port_ids:
-        for p in await conn.execute(select(P).where(P.c.id.in_(port_ids))):
+        for p in await conn.execute(_PORTS, {"b_ids": port_ids}):
             details[p.id] = {k: p._mapping[k] for k in DETAILS}
     forwards: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     if ids:
-        for f in await conn.execute(select(PF).where(PF.c.floatingip_id.in_(ids))
-                                    .order_by(PF.c.external_port_start, PF.c.id)):
+        for f in await conn.execute(_FORWARDS, {"b_ids": ids}):
             forwards[f.floatingip_id].append(_forward_summary(f))
     out = []
     for r in rows:
@@ -140,7 +144,7 @@ async def get_floatingip(rt: Runtime, ctx: RequestContext, fip_id: str, *, dns: 
 
 
 async def _view_tx(tx: Tx, fip_id: str, dns: bool) -> dict[str, Any]:
-    row = (await tx.execute(select(FIP).where(FIP.c.id == fip_id))).one()
+    row = await standard.row_of(tx, FIP, fip_id)
     return (await views(tx, [row], dns=dns))[0]
 
 
@@ -164,7 +168,7 @@ async def _external_port(tx: Tx, rt: Runtime, ctx: RequestContext, fip_id: str,
                                  "device_id": fip_id, "device_owner": FLOATING, "name": ""}
     if wanted:
         port_body["fixed_ips"] = [{k.replace("floating_", ""): v for k, v in wanted.items()}]
-    port = await ports.create_port_tx(tx, rt, elevated(ctx), port_body, project_id="")
+    port = await ports.add_port_tx(tx, rt, elevated(ctx), port_body, project_id="")
     v4 = [ip["ip_address"] for ip in port["fixed_ips"]
           if to_address(ip["ip_address"]).version == 4]
     if not v4:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.db.engine import Tx, is_duplicate
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
 from nubo.network import tables as t
 from nubo.network.fixed_ips import Held, Subnet, Want
@@ -31,14 +32,14 @@ from nubo.network.pools import (
     candidates,
     no_more_addresses,
 )
+from nubo.network.service import subnets
 
 IA, SN = t.ip_allocations, t.subnets
 
 
 async def network_subnets(conn: AsyncConnection | Tx, network_id: str) -> list[Subnet]:
     """The network's subnets, oldest first."""
-    rows = await conn.execute(select(SN).where(SN.c.network_id == network_id)
-                              .order_by(SN.c.created_at, SN.c.id))
+    rows = await subnets.of_network(conn, network_id)
     return [Subnet(id=r.id, network=ipaddress.ip_network(r.cidr),
                    pools=tuple(IpRange.of(p) for p in r.allocation_pools or []),
                    auto_address=is_auto_address(r.ipv6_ra_mode, r.ipv6_address_mode),
@@ -58,15 +59,19 @@ async def check_subnets_exist(conn: AsyncConnection | Tx, subnet_ids: Iterable[s
             raise NotFound(f"Subnet {subnet_id} could not be found.", type="SubnetNotFound")
 
 
+_HELD = prebuilt(select(IA.c.port_id, IA.c.subnet_id, IA.c.ip_address, SN.c.ip_version,
+                        SN.c.created_at)
+                 .join(SN, SN.c.id == IA.c.subnet_id)
+                 .where(IA.c.port_id.in_(bindparam("b_ids", expanding=True))))
+_ALLOCATED = prebuilt(select(IA.c.ip_address).where(IA.c.subnet_id == bindparam("b_subnet")))
+
+
 async def held(conn: AsyncConnection | Tx, port_ids: Sequence[str]) -> dict[str, list[Held]]:
     """The fixed IPs of each port: IPv4 first, then by subnet age and address."""
     out: dict[str, list[Held]] = {p: [] for p in port_ids}
     if not port_ids:
         return out
-    rows = await conn.execute(
-        select(IA.c.port_id, IA.c.subnet_id, IA.c.ip_address, SN.c.ip_version,
-               SN.c.created_at)
-        .join(SN, SN.c.id == IA.c.subnet_id).where(IA.c.port_id.in_(list(port_ids))))
+    rows = await conn.execute(_HELD, {"b_ids": list(port_ids)})
     ordered = sorted(rows, key=lambda r: (r.ip_version, r.created_at, r.subnet_id,
                                           int(ipaddress.ip_address(r.ip_address))))
     for r in ordered:
@@ -92,7 +97,7 @@ async def _any_free(tx: Tx, network_id: str, port_id: str, subnet: Subnet) -> He
     """A free address of the subnet's pools, or None when it has none left."""
     lost: set[int] = set()  # addresses other requests took while we tried them
     while True:
-        rows = await tx.execute(select(IA.c.ip_address).where(IA.c.subnet_id == subnet.id))
+        rows = await tx.execute(_ALLOCATED, {"b_subnet": subnet.id})
         allocated = address_values(r[0] for r in rows) | lost
         found = candidates(subnet.pools, allocated)
         if not found:

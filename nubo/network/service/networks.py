@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.config import NetworkSettings
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import provider
@@ -101,15 +102,25 @@ def _visible(rt: Runtime, ctx: RequestContext) -> list[Any]:
                                   (rbac.SHARED, rbac.EXTERNAL))]
 
 
+_SUBNET_IDS = prebuilt(select(t.subnets.c.id, t.subnets.c.network_id)
+                       .where(t.subnets.c.network_id.in_(bindparam("b_ids", expanding=True)))
+                       .order_by(t.subnets.c.created_at))
+
+
+def _granted(action: str) -> Any:
+    R = t.rbac_policies
+    return exists().where(R.c.object_type == TYPE, R.c.object_id == N.c.id,
+                          R.c.action == action, or_(R.c.target_project == rbac.EVERYONE,
+                                                    R.c.target_project == bindparam("b_project")))
+
+
 async def views(conn: AsyncConnection | Tx, ctx: RequestContext, rows: Sequence[Row[Any]]
                 ) -> list[dict[str, Any]]:
     """Networks as Neutron shows them, with their subnets, segments, sharing and tags."""
     ids = [r.id for r in rows]
     subnets: dict[str, list[str]] = {i: [] for i in ids}
     if ids:
-        for sid, nid in await conn.execute(
-                select(t.subnets.c.id, t.subnets.c.network_id)
-                .where(t.subnets.c.network_id.in_(ids)).order_by(t.subnets.c.created_at)):
+        for sid, nid in await conn.execute(_SUBNET_IDS, {"b_ids": ids}):
             subnets[nid].append(sid)
     shared = await rbac.granted(conn, TYPE, ids, rbac.SHARED, ctx.project_id)
     segs = await segments.of_networks(conn, ids)
@@ -155,14 +166,48 @@ async def list_networks(rt: Runtime, ctx: RequestContext, query: ListQuery
         return await views(conn, ctx, rows), more
 
 
+_FIND = prebuilt(select(N).where(N.c.id == bindparam("b_id")))
+_FIND_VISIBLE = prebuilt(select(N).where(
+    N.c.id == bindparam("b_id"),
+    or_(N.c.project_id == bindparam("b_project"),
+        _granted(rbac.SHARED), _granted(rbac.EXTERNAL))))
+
+
 async def find_network(conn: AsyncConnection | Tx, rt: Runtime, ctx: RequestContext,
                        network_id: str) -> Row[Any]:
     """The network's row if the caller may see it; 404 NetworkNotFound otherwise."""
-    row = (await conn.execute(select(N).where(N.c.id == network_id, *_visible(rt, ctx)))
-           ).first()
+    statement: Any = _FIND
+    params = {"b_id": network_id}
+    if not standard.is_admin(rt, ctx):
+        if ctx.project_id is None:
+            statement, params = select(N).where(N.c.id == network_id, *_visible(rt, ctx)), {}
+        else:
+            statement, params["b_project"] = _FIND_VISIBLE, ctx.project_id
+    row = (await conn.execute(statement, params or None)).first()
     if row is None:
         raise NotFound(f"Network {network_id} could not be found.", type="NetworkNotFound")
     return row
+
+
+_TARGET = prebuilt(select(N.c.id, N.c.project_id, N.c.external,
+                          _granted(rbac.SHARED).label("shared"),
+                          _granted(rbac.EXTERNAL).label("external_for"))
+                   .where(N.c.id == bindparam("b_id")))
+
+
+async def network_target(rt: Runtime, ctx: RequestContext, network_id: str
+                         ) -> dict[str, Any]:
+    """What a port or subnet made on the network is checked against (its id, owner,
+    ``shared`` and ``router:external`` as the caller sees them), in one read; 404
+    NetworkNotFound as for ``get_network`` when the caller may not see it."""
+    async with rt.db.read() as conn:
+        row = (await conn.execute(_TARGET, {"b_id": network_id, "b_project": ctx.project_id})
+               ).first()
+    if row is None or not (standard.is_admin(rt, ctx) or row.project_id == ctx.project_id
+                           or row.shared or row.external_for):
+        raise NotFound(f"Network {network_id} could not be found.", type="NetworkNotFound")
+    return {"id": row.id, "project_id": row.project_id, "shared": bool(row.shared),
+            "router:external": bool(row.external)}
 
 
 async def get_network(rt: Runtime, ctx: RequestContext, network_id: str) -> dict[str, Any]:
@@ -211,7 +256,7 @@ async def create_network_tx(tx: Tx, rt: Runtime, ctx: RequestContext,
     if body.get("tags"):
         await standard.replace_tags(tx, "networks", values["id"], body["tags"])
     tx.publish("network.network.create", {"id": values["id"]})
-    row = (await tx.execute(select(N).where(N.c.id == values["id"]))).one()
+    row = await standard.row_of(tx, N, values["id"])
     return (await views(tx, ctx, [row]))[0]
 
 
@@ -240,7 +285,7 @@ async def update_network(rt: Runtime, ctx: RequestContext, network_id: str,
             await _set_shared(tx, rt.settings.network, row, bool(body["shared"]))
         await standard.touch(tx, N, network_id, values, if_match=if_match)
         tx.publish("network.network.update", {"id": network_id})
-        row = (await tx.execute(select(N).where(N.c.id == network_id))).one()
+        row = await standard.row_of(tx, N, network_id)
         return (await views(tx, ctx, [row]))[0]
 
 

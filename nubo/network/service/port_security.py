@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
 from nubo.network.errors import bad_request, conflict
@@ -54,14 +55,17 @@ def requested_groups(body: Mapping[str, Any]) -> list[str] | None:
     return list(dict.fromkeys(body["security_groups"] or []))
 
 
+_GROUPS_OF = prebuilt(select(PSG.c.port_id, PSG.c.security_group_id)
+                      .where(PSG.c.port_id.in_(bindparam("b_ids", expanding=True)))
+                      .order_by(PSG.c.security_group_id))
+
+
 async def groups_of(conn: AsyncConnection | Tx, port_ids: Sequence[str]
                     ) -> dict[str, list[str]]:
     """The security groups of each port (sorted)."""
     out: dict[str, list[str]] = {p: [] for p in port_ids}
     if port_ids:
-        rows = await conn.execute(select(PSG.c.port_id, PSG.c.security_group_id)
-                                  .where(PSG.c.port_id.in_(list(port_ids)))
-                                  .order_by(PSG.c.security_group_id))
+        rows = await conn.execute(_GROUPS_OF, {"b_ids": list(port_ids)})
         for port_id, group_id in rows:
             out[port_id].append(group_id)
     return out

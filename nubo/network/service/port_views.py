@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import fixed_ips as plan
@@ -38,11 +39,32 @@ def not_found(port_id: str) -> NotFound:
     return NotFound(f"Port {port_id} could not be found.", type="PortNotFound")
 
 
+def _find(visible: bool, lock: bool) -> Any:
+    statement = select(P).where(P.c.id == bindparam("b_id"))
+    if visible:
+        owned_networks = select(N.c.id).where(N.c.project_id == bindparam("b_project"))
+        statement = statement.where(or_(P.c.project_id == bindparam("b_project"),
+                                        P.c.network_id.in_(owned_networks)))
+    return prebuilt(statement.with_for_update() if lock else statement)
+
+
+# by (whether the caller sees only some ports, whether the row is locked)
+_FIND = {(visible, lock): _find(visible, lock) for visible in (False, True)
+         for lock in (False, True)}
+
+
 async def find_port(conn: AsyncConnection | Tx, rt: Runtime, ctx: RequestContext,
                     port_id: str, *, lock: bool = False) -> Row[Any]:
     """The port's row if the caller may see it; 404 PortNotFound otherwise."""
-    stmt = select(P).where(P.c.id == port_id, *visible_clauses(rt, ctx))
-    row = (await conn.execute(stmt.with_for_update() if lock else stmt)).first()
+    limited = not standard.is_admin(rt, ctx)
+    statement: Any = _FIND[limited, lock]
+    params: dict[str, Any] | None = {"b_id": port_id}
+    if limited and ctx.project_id is None:
+        statement = select(P).where(P.c.id == port_id, *visible_clauses(rt, ctx))
+        statement, params = statement.with_for_update() if lock else statement, None
+    elif limited:
+        params = {"b_id": port_id, "b_project": ctx.project_id}
+    row = (await conn.execute(statement, params)).first()
     if row is None:
         raise not_found(port_id)
     return row
@@ -82,7 +104,7 @@ def _view(row: Row[Any], held: Sequence[plan.Held], groups: list[str], tags: lis
 
 
 async def view_of(tx: Tx, rt: Runtime, ctx: RequestContext, port_id: str) -> dict[str, Any]:
-    row = (await tx.execute(select(P).where(P.c.id == port_id))).one()
+    row = await standard.row_of(tx, P, port_id)
     found = await views(tx, ctx, [row], dns_domain=rt.settings.network.dns_domain)
     return found[0]
 

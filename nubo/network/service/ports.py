@@ -148,6 +148,15 @@ async def create_port_tx(tx: Tx, rt: Runtime, ctx: RequestContext, body: Mapping
     here). The network must be visible to ``ctx``; ``project_id`` (even ``""``: a
     port of no project, as routers' gateway ports) overrides the body's owner.
     """
+    made = await add_port_tx(tx, rt, ctx, body, project_id=project_id)
+    return await port_views.view_of(tx, rt, ctx, made["id"])
+
+
+async def add_port_tx(tx: Tx, rt: Runtime, ctx: RequestContext, body: Mapping[str, Any],
+                      *, project_id: str | None = None) -> dict[str, Any]:
+    """``create_port_tx`` for the ports the service makes for itself (a router's,
+    a floating IP's, DHCP's), which need no view: the new port's ``id``,
+    ``project_id``, ``network_id`` and ``fixed_ips``."""
     network = await networks.find_network(tx, rt, ctx, str(body.get("network_id")))
     project = project_id if project_id is not None else standard.owner(ctx, body)
     await check_network_access(tx, rt, ctx, network, project)
@@ -157,7 +166,7 @@ async def create_port_tx(tx: Tx, rt: Runtime, ctx: RequestContext, body: Mapping
     values["port_security_enabled"], pairs = port_security.new_port(body, network)
     await _insert(tx, rt, values, attrs.parse_optional_mac(body.get("mac_address")), pairs)
     await _check_router_device(tx, rt, ctx, values)
-    await _addresses(tx, values, body.get("fixed_ips"))
+    held = await _addresses(tx, values, body.get("fixed_ips"))
     await port_security.bind_new_tx(tx, rt, ctx, values, body)
     await port_state.members_changed_tx(tx, values["id"])
     if body.get("tags"):
@@ -166,7 +175,10 @@ async def create_port_tx(tx: Tx, rt: Runtime, ctx: RequestContext, body: Mapping
     if values["binding_host_id"]:
         tx.publish("network.port.bind", {"id": values["id"],
                                          "host": values["binding_host_id"]})
-    return await port_views.view_of(tx, rt, ctx, values["id"])
+    return {"id": values["id"], "project_id": values["project_id"],
+            "network_id": network.id,
+            "fixed_ips": [{"subnet_id": h.subnet_id, "ip_address": h.address}
+                          for h in held]}
 
 
 def privileged(rt: Runtime, ctx: RequestContext) -> bool:

@@ -8,10 +8,13 @@ creates or deletes a counted resource calls one of them.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
 
 from nubo.core.config import NetworkSettings
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import Conflict
 from nubo.network import tables as t
 
@@ -33,13 +36,36 @@ async def limit_of(tx: Tx, settings: NetworkSettings, project_id: str, resource:
     return default_limit(settings, resource) if found is None else int(found)
 
 
-async def _locked_usage(tx: Tx, project_id: str, resource: str) -> int:
-    """The project's usage of ``resource``, its row locked until the transaction ends."""
-    where = (U.c.project_id == project_id, U.c.resource == resource)
-    locked = select(U.c.in_use).where(*where).with_for_update()
-    if (await tx.execute(select(U.c.in_use).where(*where))).first() is None:
+def _usage(locked: bool) -> Any:
+    """The project's usage of a resource and its own limit (None: the default)."""
+    limit = select(Q.c.limit).where(Q.c.project_id == bindparam("b_project"),
+                                    Q.c.resource == bindparam("b_resource"))
+    statement = select(U.c.in_use, limit.scalar_subquery().label("limit")).where(
+        U.c.project_id == bindparam("b_project"), U.c.resource == bindparam("b_resource"))
+    return prebuilt(statement.with_for_update() if locked else statement)
+
+
+_USAGE, _LOCKED_USAGE = _usage(False), _usage(True)
+_SET_USAGE = prebuilt(update(U).where(
+    U.c.project_id == bindparam("b_project"), U.c.resource == bindparam("b_resource"))
+    .values(in_use=bindparam("b_in_use")))
+
+
+async def _locked_usage(tx: Tx, settings: NetworkSettings, project_id: str,
+                        resource: str) -> tuple[int, int]:
+    """The project's usage of ``resource``, its row locked until the transaction
+    ends, and its limit. The first read does not lock: on MariaDB a locking read of a
+    missing row takes a gap lock that the row's insert then deadlocks on. SQLite
+    has no row locks (one writer at a time), so its first read is the locked one."""
+    params = {"b_project": project_id, "b_resource": resource}
+    row = (await tx.execute(_USAGE, params)).first()
+    if row is None:
         await _ensure_usage(tx, project_id, resource)
-    return int((await tx.execute(locked)).scalar() or 0)
+    if row is None or tx.conn.dialect.name != "sqlite":
+        row = (await tx.execute(_LOCKED_USAGE, params)).first()
+    limit = default_limit(settings, resource) if row is None or row.limit is None \
+        else int(row.limit)
+    return (int(row.in_use) if row is not None else 0), limit
 
 
 async def _ensure_usage(tx: Tx, project_id: str, resource: str) -> None:
@@ -76,12 +102,11 @@ async def consume(tx: Tx, settings: NetworkSettings, project_id: str | None, res
     """
     if project_id is None or count <= 0:
         return
-    in_use = await _locked_usage(tx, project_id, resource)
-    limit = await limit_of(tx, settings, project_id, resource)
+    in_use, limit = await _locked_usage(tx, settings, project_id, resource)
     if enforce and limit != UNLIMITED and in_use + count > limit:
         raise Conflict(f"Quota exceeded for resources: ['{resource}'].", type="OverQuota")
-    await tx.execute(update(U).where(U.c.project_id == project_id, U.c.resource == resource)
-                     .values(in_use=in_use + count))
+    await tx.execute(_SET_USAGE, {"b_project": project_id, "b_resource": resource,
+                                  "b_in_use": in_use + count})
 
 
 async def release(tx: Tx, project_id: str | None, resource: str, count: int = 1) -> None:

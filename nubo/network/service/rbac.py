@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, insert, or_, select
+from sqlalchemy import Select, Table, bindparam, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from nubo.core.config import NetworkSettings
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.network import tables as t
 from nubo.network.service import quotas
 from nubo.network.service.standard import new_id
@@ -51,15 +52,20 @@ def visible_or_owned(object_type: str, id_column: ColumnElement[str],
                visible(object_type, id_column, project_id, actions))
 
 
+_GRANTED = prebuilt(select(R.c.object_id).where(
+    R.c.object_type == bindparam("b_type"),
+    R.c.object_id.in_(bindparam("b_ids", expanding=True)), R.c.action == bindparam("b_action"),
+    or_(R.c.target_project == EVERYONE, R.c.target_project == bindparam("b_project"))))
+
+
 async def granted(conn: AsyncConnection | Tx, object_type: str, ids: Iterable[str],
                   action: str, project_id: str | None) -> set[str]:
     """Which of ``ids`` are shared (``action``) with the project or everyone."""
     wanted = list(ids)
     if not wanted:
         return set()
-    rows = await conn.execute(select(R.c.object_id).where(
-        R.c.object_type == object_type, R.c.object_id.in_(wanted), R.c.action == action,
-        granted_to(project_id)))
+    rows = await conn.execute(_GRANTED, {"b_type": object_type, "b_ids": wanted,
+                                         "b_action": action, "b_project": project_id})
     return {r[0] for r in rows}
 
 

@@ -114,7 +114,7 @@ async def create_policy(rt: Runtime, ctx: RequestContext, body: dict[str, Any]
             await tx.execute(update(t.networks).where(t.networks.c.id == obj.id)
                              .values(external=True))
         await _changed(tx, object_type, obj.id, "create", values["id"])
-        return view((await tx.execute(select(R).where(R.c.id == values["id"]))).one())
+        return view(await standard.row_of(tx, R, values["id"]))
 
 
 async def update_policy(rt: Runtime, ctx: RequestContext, policy_id: str,
@@ -129,7 +129,7 @@ async def update_policy(rt: Runtime, ctx: RequestContext, policy_id: str,
             await _write(tx, update(R).where(R.c.id == policy_id)
                          .values(target_project=target))
             await _changed(tx, row.object_type, row.object_id, "update", policy_id)
-        return view((await tx.execute(select(R).where(R.c.id == policy_id))).one())
+        return view(await standard.row_of(tx, R, policy_id))
 
 
 async def delete_policy(rt: Runtime, ctx: RequestContext, policy_id: str) -> None:

@@ -103,7 +103,7 @@ async def _create_tx(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[Any],
                             "device_owner": GATEWAY, "admin_state_up": True, "name": ""}
     if wanted:
         body["fixed_ips"] = list(wanted)
-    port = await ports.create_port_tx(tx, rt, elevated(ctx), body, project_id="")
+    port = await ports.add_port_tx(tx, rt, elevated(ctx), body, project_id="")
     await tx.execute(insert(t.router_ports).values(port_id=port["id"], router_id=router.id,
                                                    port_type=GATEWAY))
     await tx.execute(update(R).where(R.c.id == router.id).values(gw_port_id=port["id"]))

@@ -107,7 +107,7 @@ async def _add_subnet(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[Any]
             port = await ports.update_port_tx(tx, rt, elevated(ctx), same.port_id,
                                               {"fixed_ips": [*fixed, wanted]})
             return _reply(router, port, [subnet.id])
-    port = await ports.create_port_tx(tx, rt, ctx, {
+    port = await ports.add_port_tx(tx, rt, ctx, {
         "network_id": subnet.network_id, "fixed_ips": [wanted], "admin_state_up": True,
         "device_id": router.id, "device_owner": INTERFACE, "name": ""},
         project_id=router.project_id)
@@ -196,7 +196,7 @@ async def _check_unused(tx: Tx, router: Row[Any], subnet_ids: Sequence[str]) -> 
 
 async def _unplug(tx: Tx, rt: Runtime, port_id: str) -> Mapping[str, Any]:
     """Forget the interface and delete its port; the port as it was."""
-    port = (await tx.execute(select(t.ports).where(t.ports.c.id == port_id))).one()
+    port = await standard.row_of(tx, t.ports, port_id)
     await tx.execute(delete(t.router_ports).where(t.router_ports.c.port_id == port_id))
     await ports.delete_port_tx(tx, rt, port_id)
     return dict(port._mapping)

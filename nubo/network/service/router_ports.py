@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.network import tables as t
 from nubo.network.errors import bad_resource_request
 from nubo.network.ipam import IPAddress, IPNetwork, check_router_overlap, to_address, to_network
@@ -62,16 +63,19 @@ class Attachment:
         return self.port_type == INTERFACE
 
 
+_ATTACHED = prebuilt(
+    select(RP.c.port_id, RP.c.port_type, P.c.network_id, P.c.project_id, A.c.subnet_id,
+           A.c.ip_address, SN.c.cidr, SN.c.ip_version, SN.c.gateway_ip)
+    .join(P, P.c.id == RP.c.port_id)
+    .outerjoin(A, A.c.port_id == P.c.id)
+    .outerjoin(SN, SN.c.id == A.c.subnet_id)
+    .where(RP.c.router_id == bindparam("b_router"))
+    .order_by(P.c.created_at, P.c.id, SN.c.created_at, A.c.ip_address))
+
+
 async def attached(conn: AsyncConnection | Tx, router_id: str) -> list[Attachment]:
     """The router's ports (interfaces and gateway), oldest first."""
-    rows = await conn.execute(
-        select(RP.c.port_id, RP.c.port_type, P.c.network_id, P.c.project_id, A.c.subnet_id,
-               A.c.ip_address, SN.c.cidr, SN.c.ip_version, SN.c.gateway_ip)
-        .join(P, P.c.id == RP.c.port_id)
-        .outerjoin(A, A.c.port_id == P.c.id)
-        .outerjoin(SN, SN.c.id == A.c.subnet_id)
-        .where(RP.c.router_id == router_id)
-        .order_by(P.c.created_at, P.c.id, SN.c.created_at, A.c.ip_address))
+    rows = await conn.execute(_ATTACHED, {"b_router": router_id})
     out: dict[str, Attachment] = {}
     for r in rows:
         item = out.setdefault(r.port_id, Attachment(r.port_id, r.port_type, r.network_id,

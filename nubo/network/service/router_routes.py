@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import Conflict
 from nubo.network import extraroutes
 from nubo.network import tables as t
@@ -20,13 +21,16 @@ from nubo.network.service.router_ports import Attachment, connected, own_address
 RR = t.router_routes
 
 
+_ROUTES_OF = prebuilt(select(RR).where(RR.c.router_id.in_(bindparam("b_ids", expanding=True)))
+                      .order_by(RR.c.destination, RR.c.nexthop))
+
+
 async def routes_of(conn: AsyncConnection | Tx, router_ids: Iterable[str]
                     ) -> dict[str, list[Route]]:
     wanted = list(router_ids)
     out: dict[str, list[Route]] = {i: [] for i in wanted}
     if wanted:
-        for r in await conn.execute(select(RR).where(RR.c.router_id.in_(wanted))
-                                    .order_by(RR.c.destination, RR.c.nexthop)):
+        for r in await conn.execute(_ROUTES_OF, {"b_ids": wanted}):
             out[r.router_id].append({"destination": r.destination, "nexthop": r.nexthop})
     return out
 

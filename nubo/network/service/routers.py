@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import extraroutes
@@ -61,11 +62,18 @@ def not_found(router_id: str) -> NotFound:
 async def find_router(conn: AsyncConnection | Tx, rt: Runtime, ctx: RequestContext,
                       router_id: str) -> Row[Any]:
     """The router's row if the caller may see it; 404 RouterNotFound otherwise."""
-    row = (await conn.execute(select(R).where(R.c.id == router_id, *_visible(rt, ctx)))
-           ).first()
+    row = await standard.owned_row(conn, rt, ctx, R, router_id)
     if row is None:
         raise not_found(router_id)
     return row
+
+
+async def router_target(rt: Runtime, ctx: RequestContext, router_id: str) -> dict[str, Any]:
+    """The router's id and owner, what its policy rules are checked against; 404
+    RouterNotFound as for ``get_router``."""
+    async with rt.db.read() as conn:
+        row = await find_router(conn, rt, ctx, router_id)
+    return {"id": row.id, "project_id": row.project_id}
 
 
 async def views(conn: AsyncConnection | Tx, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
@@ -77,17 +85,22 @@ async def views(conn: AsyncConnection | Tx, rows: Sequence[Row[Any]]) -> list[di
     return [_view(r, gateways.get(r.gw_port_id), routes[r.id], tags[r.id]) for r in rows]
 
 
+_GATEWAY_PORTS = prebuilt(select(P.c.id, P.c.network_id)
+                          .where(P.c.id.in_(bindparam("b_ids", expanding=True))))
+_GATEWAY_IPS = prebuilt(select(A.c.port_id, A.c.subnet_id, A.c.ip_address)
+                        .where(A.c.port_id.in_(bindparam("b_ids", expanding=True)))
+                        .order_by(A.c.subnet_id, A.c.ip_address))
+
+
 async def _gateways(conn: AsyncConnection | Tx, port_ids: list[str]
                     ) -> dict[str, dict[str, Any]]:
     """``network_id`` and ``external_fixed_ips`` of each gateway port."""
     out: dict[str, dict[str, Any]] = {}
     if not port_ids:
         return out
-    for r in await conn.execute(select(P.c.id, P.c.network_id).where(P.c.id.in_(port_ids))):
+    for r in await conn.execute(_GATEWAY_PORTS, {"b_ids": port_ids}):
         out[r.id] = {"network_id": r.network_id, "external_fixed_ips": []}
-    for r in await conn.execute(select(A.c.port_id, A.c.subnet_id, A.c.ip_address)
-                                .where(A.c.port_id.in_(port_ids))
-                                .order_by(A.c.subnet_id, A.c.ip_address)):
+    for r in await conn.execute(_GATEWAY_IPS, {"b_ids": port_ids}):
         out[r.port_id]["external_fixed_ips"].append(
             {"subnet_id": r.subnet_id, "ip_address": r.ip_address})
     return out
@@ -124,7 +137,7 @@ async def get_router(rt: Runtime, ctx: RequestContext, router_id: str) -> dict[s
 
 
 async def view_tx(tx: Tx, router_id: str) -> dict[str, Any]:
-    row = (await tx.execute(select(R).where(R.c.id == router_id))).one()
+    row = await standard.row_of(tx, R, router_id)
     return (await views(tx, [row]))[0]
 
 
@@ -152,7 +165,7 @@ async def create_router(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any
             await standard.replace_tags(tx, "routers", values["id"], body["tags"])
         info = body.get("external_gateway_info")
         if info:
-            row = (await tx.execute(select(R).where(R.c.id == values["id"]))).one()
+            row = await standard.row_of(tx, R, values["id"])
             await router_gateways.set_gateway_tx(tx, rt, ctx, row, info)
         tx.publish("network.router.create", {"id": values["id"]})
         return await view_tx(tx, values["id"])

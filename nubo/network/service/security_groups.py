@@ -208,7 +208,7 @@ async def create_security_group(rt: Runtime, ctx: RequestContext, body: Mapping[
         if body.get("tags"):
             await standard.replace_tags(tx, TAGS, values["id"], body["tags"])
         tx.publish("network.security_group.create", {"id": values["id"]})
-        row = (await tx.execute(select(SG).where(SG.c.id == values["id"]))).one()
+        row = await standard.row_of(tx, SG, values["id"])
         return (await views(tx, ctx, [row]))[0]
 
 
@@ -248,7 +248,7 @@ async def update_security_group(rt: Runtime, ctx: RequestContext, group_id: str,
             values["description"] = standard.description(body)
         await standard.touch(tx, SG, group_id, values, if_match=if_match)
         tx.publish("network.security_group.update", {"id": group_id})
-        row = (await tx.execute(select(SG).where(SG.c.id == group_id))).one()
+        row = await standard.row_of(tx, SG, group_id)
         return (await views(tx, ctx, [row]))[0]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
@@ -28,6 +28,7 @@ from nubo.core.auth.context import RequestContext
 from nubo.core.config import NetworkSettings
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx, is_duplicate
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import provider
@@ -101,11 +102,15 @@ def _merge(allocated: Allocated, held: Sequence[Segment]) -> Allocated:
 
 async def _claim(tx: Tx, choose: Choose, kinds: Sequence[str], physical_network: str | None,
                  held: Sequence[Segment], row: dict[str, Any]) -> dict[str, Any]:
-    """Insert the segment ``choose`` picks, choosing again when another request got
-    its id first; the stored row."""
+    """Insert the segment ``choose`` picks, choosing again when another network has
+    its id; the stored row. The first choice is made without reading what is taken
+    (a random id of a large range is almost always free, and reading every
+    allocation costs more the more networks there are); after a collision, every
+    choice knows what is taken."""
     lost: list[Segment] = []
-    for _ in range(ATTEMPTS):
-        taken = _merge(await _allocated(tx, kinds, physical_network), [*held, *lost])
+    for attempt in range(ATTEMPTS):
+        known = Allocated() if attempt == 0 else await _allocated(tx, kinds, physical_network)
+        taken = _merge(known, [*held, *lost])
         segment = choose(taken)
         try:
             async with tx.conn.begin_nested():
@@ -182,14 +187,17 @@ async def add_segment_tx(tx: Tx, settings: NetworkSettings, network_id: str,
                                  _row(network_id, project_id, index, body))
 
 
+_OF_NETWORKS = prebuilt(select(S).where(S.c.network_id.in_(bindparam("b_ids", expanding=True)))
+                        .order_by(S.c.segment_index, S.c.id))
+
+
 async def of_networks(conn: AsyncConnection | Tx, network_ids: list[str]
                       ) -> dict[str, list[Mapping[str, Any]]]:
     """Each network's segments, in order."""
     out: dict[str, list[Mapping[str, Any]]] = {i: [] for i in network_ids}
     if not network_ids:
         return out
-    rows = await conn.execute(select(S).where(S.c.network_id.in_(network_ids))
-                              .order_by(S.c.segment_index, S.c.id))
+    rows = await conn.execute(_OF_NETWORKS, {"b_ids": list(network_ids)})
     for r in rows:
         out[r.network_id].append(dict(r._mapping))
     return out

@@ -8,13 +8,14 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, NotFound, PreconditionFailed
 from nubo.network import tables as t
 
@@ -92,7 +93,46 @@ async def touch(tx: Tx, table: Table, resource_id: str, values: Mapping[str, Any
                              type="RevisionNumberConstraintFailed")
 
 
+# ------------------------------------------------------------------------ rows
+
+# prebuilt statements by (table, whether the row's project is named)
+_BY_ID: dict[tuple[str, bool], Any] = {}
+
+
+def _by_id(table: Table, owned: bool) -> Any:
+    statement = _BY_ID.get((table.name, owned))
+    if statement is None:
+        where = [table.c.id == bindparam("b_id")]
+        if owned:
+            where.append(table.c.project_id == bindparam("b_project"))
+        statement = _BY_ID[table.name, owned] = prebuilt(select(table).where(*where))
+    return statement
+
+
+async def row_of(conn: AsyncConnection | Tx, table: Table, row_id: str) -> Row[Any]:
+    """The row with this id, known to exist (one prebuilt statement per table)."""
+    return (await conn.execute(_by_id(table, False), {"b_id": row_id})).one()
+
+
+async def owned_row(conn: AsyncConnection | Tx, rt: Any, ctx: RequestContext, table: Table,
+                    row_id: str) -> Row[Any] | None:
+    """The row with this id if the caller sees it, for resources only their project
+    (and admins) see; None otherwise."""
+    if is_admin(rt, ctx):
+        return (await conn.execute(_by_id(table, False), {"b_id": row_id})).first()
+    if ctx.project_id is None:
+        return None
+    return (await conn.execute(_by_id(table, True),
+                               {"b_id": row_id, "b_project": ctx.project_id})).first()
+
+
 # ------------------------------------------------------------------------ tags
+
+
+_TAGS = prebuilt(select(t.tags.c.resource_id, t.tags.c.tag)
+                 .where(t.tags.c.resource_type == bindparam("b_type"),
+                        t.tags.c.resource_id.in_(bindparam("b_ids", expanding=True)))
+                 .order_by(t.tags.c.tag))
 
 
 async def tags_of(conn: AsyncConnection | Tx, resource_type: str, ids: Iterable[str]
@@ -102,10 +142,7 @@ async def tags_of(conn: AsyncConnection | Tx, resource_type: str, ids: Iterable[
     out: dict[str, list[str]] = {i: [] for i in wanted}
     if not wanted:
         return out
-    rows = await conn.execute(
-        select(t.tags.c.resource_id, t.tags.c.tag)
-        .where(t.tags.c.resource_type == resource_type, t.tags.c.resource_id.in_(wanted))
-        .order_by(t.tags.c.tag))
+    rows = await conn.execute(_TAGS, {"b_type": resource_type, "b_ids": wanted})
     for rid, tag in rows:
         out[rid].append(tag)
     return out

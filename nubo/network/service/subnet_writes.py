@@ -89,7 +89,7 @@ async def create_subnet_tx(tx: Tx, rt: Runtime, ctx: RequestContext, body: Mappi
     if ipv6.is_auto_address(asked.ra_mode, asked.address_mode):
         await _add_auto_addresses(tx, values["id"], net.id, layout.cidr)
     tx.publish("network.subnet.create", {"id": values["id"], "network_id": net.id})
-    row = (await tx.execute(select(S).where(S.c.id == values["id"]))).one()
+    row = await standard.row_of(tx, S, values["id"])
     return (await views(tx, [row]))[0]
 
 
@@ -240,7 +240,7 @@ async def update_subnet(rt: Runtime, ctx: RequestContext, subnet_id: str,
         await standard.touch(tx, N, row.network_id)
         await standard.touch(tx, S, subnet_id, values, if_match=if_match)
         tx.publish("network.subnet.update", {"id": subnet_id, "network_id": row.network_id})
-        row = (await tx.execute(select(S).where(S.c.id == subnet_id))).one()
+        row = await standard.row_of(tx, S, subnet_id)
         return (await views(tx, [row]))[0]
 
 

@@ -123,7 +123,7 @@ async def get_subnetpool(rt: Runtime, ctx: RequestContext, pool_id: str) -> dict
 
 
 async def _view_of(tx: Tx, ctx: RequestContext, pool_id: str) -> dict[str, Any]:
-    row = (await tx.execute(select(P).where(P.c.id == pool_id))).one()
+    row = await standard.row_of(tx, P, pool_id)
     return (await views(tx, ctx, [row]))[0]
 
 

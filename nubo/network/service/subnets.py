@@ -15,13 +15,14 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
@@ -103,20 +104,43 @@ def not_found(subnet_id: str) -> NotFound:
     return NotFound(f"Subnet {subnet_id} could not be found.", type="SubnetNotFound")
 
 
+_FIND = prebuilt(select(S).where(S.c.id == bindparam("b_id")))
+_FIND_VISIBLE = prebuilt(select(S).where(
+    S.c.id == bindparam("b_id"),
+    or_(S.c.project_id == bindparam("b_project"),
+        S.c.network_id.in_(select(N.c.id).where(N.c.project_id == bindparam("b_project"))),
+        S.c.network_id.in_(select(rbac.R.c.object_id).where(
+            rbac.R.c.object_type == NETWORK, rbac.R.c.action.in_([rbac.SHARED, rbac.EXTERNAL]),
+            or_(rbac.R.c.target_project == rbac.EVERYONE,
+                rbac.R.c.target_project == bindparam("b_project")))))))
+
+
 async def find_subnet(conn: Conn, rt: Runtime, ctx: RequestContext, subnet_id: str
                       ) -> Row[Any]:
     """The subnet's row if the caller may see it; 404 SubnetNotFound otherwise."""
-    row = (await conn.execute(select(S).where(S.c.id == subnet_id,
-                                              *visible_clauses(rt, ctx)))).first()
+    statement: Any = _FIND
+    params: dict[str, Any] | None = {"b_id": subnet_id}
+    if standard.is_admin(rt, ctx):
+        pass
+    elif ctx.project_id is None:
+        statement = select(S).where(S.c.id == subnet_id, *visible_clauses(rt, ctx))
+        params = None
+    else:
+        statement = _FIND_VISIBLE
+        params = {"b_id": subnet_id, "b_project": ctx.project_id}
+    row = (await conn.execute(statement, params)).first()
     if row is None:
         raise not_found(subnet_id)
     return row
 
 
+_OF_NETWORK = prebuilt(select(S).where(S.c.network_id == bindparam("b_network"))
+                       .order_by(S.c.created_at, S.c.id))
+
+
 async def of_network(conn: Conn, network_id: str) -> list[Row[Any]]:
     """Every subnet of a network, oldest first (whoever owns them)."""
-    return list(await conn.execute(select(S).where(S.c.network_id == network_id)
-                                   .order_by(S.c.created_at, S.c.id)))
+    return list(await conn.execute(_OF_NETWORK, {"b_network": network_id}))
 
 
 def cidr_of(row: Row[Any]) -> IPNetwork:
