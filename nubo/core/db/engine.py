@@ -103,6 +103,13 @@ class Database:
             event.listen(self._inline, "connect", _sqlite_pragmas)
         if self.backend == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            if sqlite_threads:
+                # the driver's own BEGIN only precedes writes, so a savepoint opened
+                # first would begin a transaction its release commits (SQLAlchemy's
+                # recipe for pysqlite); inline connections set their savepoints
+                # themselves (sqlite_inline._Savepoint)
+                event.listen(self.engine.sync_engine, "connect", _sqlite_autocommit)
+                event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
             # SQLite has one writer: serialise our own write transactions instead of
             # letting them fail with "database is locked".
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
@@ -173,6 +180,14 @@ class Database:
             self._inline.dispose()
         if self._apart is not None:
             await self._apart.dispose()
+
+
+def _sqlite_autocommit(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

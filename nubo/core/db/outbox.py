@@ -14,10 +14,11 @@ import logging
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Database, Tx
+from nubo.core.db.prebuilt import insert_of
 from nubo.core.db.tables import outbox
 from nubo.core.log import request_id_var
 
@@ -34,7 +35,7 @@ async def write(tx: Tx) -> None:
     rows = [{"topic": topic, "created_at": now,
              "body": orjson.dumps({"payload": payload, "request_id": rid}).decode()}
             for topic, payload in tx.messages]
-    await tx.execute(insert(outbox), rows)
+    await tx.execute(insert_of(outbox, ("topic", "created_at", "body")), rows)
 
 
 class Relay:

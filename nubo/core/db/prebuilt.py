@@ -16,9 +16,10 @@ holds them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import Update
+from sqlalchemy import Insert, Table, Update, bindparam, insert
 
 S = TypeVar("S")
 
@@ -43,3 +44,17 @@ def prebuilt(statement: S) -> S:
 
 def is_prebuilt(statement: object) -> bool:
     return _MARKED.get(id(statement)) is statement
+
+
+_INSERTS: dict[tuple[str, frozenset[str]], Insert] = {}
+
+
+def insert_of(table: Table, columns: Iterable[str]) -> Insert:
+    """A prebuilt INSERT of these columns of ``table``, each bound to the parameter of
+    its name: run it with the row itself (or a list of rows with these keys)."""
+    key = (table.fullname, frozenset(columns))
+    statement = _INSERTS.get(key)
+    if statement is None:
+        statement = _INSERTS[key] = prebuilt(
+            insert(table).values({name: bindparam(name) for name in sorted(key[1])}))
+    return statement

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
-from nubo.core.db.prebuilt import prebuilt
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import notifier
@@ -191,7 +191,7 @@ async def create_floatingip(rt: Runtime, ctx: RequestContext, body: Mapping[str,
                       dns_domain=body.get("dns_domain") or "")
         values.update(await _association(tx, rt, ctx, values, body))
         async with fip_associations.unique_address(tx, values):
-            await tx.execute(insert(FIP).values(values))
+            await tx.execute(insert_of(FIP, values), values)
         if body.get("tags"):
             await standard.replace_tags(tx, "floatingips", values["id"], body["tags"])
         tx.publish("network.floatingip.create", {"id": values["id"],

@@ -14,12 +14,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.db.engine import Tx, is_duplicate
-from nubo.core.db.prebuilt import prebuilt
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import NotFound
 from nubo.network import tables as t
 from nubo.network.fixed_ips import Held, Subnet, Want
@@ -84,8 +84,9 @@ async def _take(tx: Tx, network_id: str, port_id: str, subnet_id: str,
     """Insert one allocation in a savepoint; False when the address is taken."""
     try:
         async with tx.conn.begin_nested():
-            await tx.execute(insert(IA).values(subnet_id=subnet_id, ip_address=str(address),
-                                               port_id=port_id, network_id=network_id))
+            row = {"subnet_id": subnet_id, "ip_address": str(address), "port_id": port_id,
+                   "network_id": network_id}
+            await tx.execute(insert_of(IA, row), row)
     except IntegrityError as exc:
         if not is_duplicate(exc):
             raise

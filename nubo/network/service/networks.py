@@ -12,14 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.config import NetworkSettings
 from nubo.core.db.engine import Tx
-from nubo.core.db.prebuilt import prebuilt
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import provider
@@ -244,7 +244,7 @@ async def create_network_tx(tx: Tx, rt: Runtime, ctx: RequestContext,
         availability_zone_hints=list(body.get("availability_zone_hints", [])),
         dns_domain=body.get("dns_domain", ""))
     await _check_one_default(tx, values["id"], values["is_default"], values["external"])
-    await tx.execute(insert(N).values(values))
+    await tx.execute(insert_of(N, values), values)
     made = await segments.allocate_network_segments(tx, settings, values["id"],
                                                     project_id, requested)
     await tx.execute(update(N).where(N.c.id == values["id"]).values(

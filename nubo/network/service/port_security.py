@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
-from nubo.core.db.prebuilt import prebuilt
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
 from nubo.network.errors import bad_request, conflict
@@ -74,8 +74,8 @@ async def groups_of(conn: AsyncConnection | Tx, port_ids: Sequence[str]
 async def _bind(tx: Tx, port_id: str, group_ids: Sequence[str]) -> None:
     await tx.execute(delete(PSG).where(PSG.c.port_id == port_id))
     if group_ids:
-        await tx.execute(insert(PSG), [{"port_id": port_id, "security_group_id": g}
-                                       for g in group_ids])
+        await tx.execute(insert_of(PSG, ("port_id", "security_group_id")),
+                         [{"port_id": port_id, "security_group_id": g} for g in group_ids])
 
 
 async def unbind_tx(tx: Tx, port_id: str) -> None:

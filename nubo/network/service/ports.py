@@ -20,13 +20,14 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx, is_duplicate
+from nubo.core.db.prebuilt import insert_of
 from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import fixed_ips as plan
@@ -106,7 +107,7 @@ async def _insert(tx: Tx, rt: Runtime, values: dict[str, Any], mac: str | None,
                "allowed_address_pairs": attrs.with_port_mac(pairs, chosen)}
         try:
             async with tx.conn.begin_nested():
-                await tx.execute(insert(P).values(row))
+                await tx.execute(insert_of(P, row), row)
             values.update(row)
             return chosen
         except IntegrityError as exc:

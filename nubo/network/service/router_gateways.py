@@ -13,11 +13,12 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import insert_of
 from nubo.core.errors import Conflict
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
@@ -104,8 +105,8 @@ async def _create_tx(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[Any],
     if wanted:
         body["fixed_ips"] = list(wanted)
     port = await ports.add_port_tx(tx, rt, elevated(ctx), body, project_id="")
-    await tx.execute(insert(t.router_ports).values(port_id=port["id"], router_id=router.id,
-                                                   port_type=GATEWAY))
+    attachment = {"port_id": port["id"], "router_id": router.id, "port_type": GATEWAY}
+    await tx.execute(insert_of(t.router_ports, attachment), attachment)
     await tx.execute(update(R).where(R.c.id == router.id).values(gw_port_id=port["id"]))
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Row
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import insert_of
 from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
@@ -111,8 +112,8 @@ async def _add_subnet(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[Any]
         "network_id": subnet.network_id, "fixed_ips": [wanted], "admin_state_up": True,
         "device_id": router.id, "device_owner": INTERFACE, "name": ""},
         project_id=router.project_id)
-    await tx.execute(insert(t.router_ports).values(port_id=port["id"], router_id=router.id,
-                                                   port_type=INTERFACE))
+    attachment = {"port_id": port["id"], "router_id": router.id, "port_type": INTERFACE}
+    await tx.execute(insert_of(t.router_ports, attachment), attachment)
     return _reply(router, port, [subnet.id])
 
 
@@ -152,8 +153,8 @@ async def _add_port(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[Any],
         _check_in_pools(ctx, port.id, fixed, rows)
     view = await ports.update_port_tx(tx, rt, elevated(ctx), port.id,
                                       {"device_id": router.id, "device_owner": INTERFACE})
-    await tx.execute(insert(t.router_ports).values(port_id=port.id, router_id=router.id,
-                                                   port_type=INTERFACE))
+    attachment = {"port_id": port.id, "router_id": router.id, "port_type": INTERFACE}
+    await tx.execute(insert_of(t.router_ports, attachment), attachment)
     return _reply(router, view, [s.id for s in rows])
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
-from nubo.core.db.prebuilt import prebuilt
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import extraroutes
@@ -160,7 +160,7 @@ async def create_router(rt: Runtime, ctx: RequestContext, body: Mapping[str, Any
                       admin_state_up=body.get("admin_state_up", True), enable_snat=True,
                       distributed=False, ha=False,
                       availability_zone_hints=list(body.get("availability_zone_hints", [])))
-        await tx.execute(insert(R).values(values))
+        await tx.execute(insert_of(R, values), values)
         if body.get("tags"):
             await standard.replace_tags(tx, "routers", values["id"], body["tags"])
         info = body.get("external_gateway_info")

@@ -28,7 +28,7 @@ from nubo.core.auth.context import RequestContext
 from nubo.core.config import NetworkSettings
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx, is_duplicate
-from nubo.core.db.prebuilt import prebuilt
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import provider
@@ -126,12 +126,13 @@ async def _insert(tx: Tx, segment: Segment, row: dict[str, Any]) -> dict[str, An
     stored = {**row, "network_type": segment.network_type,
               "physical_network": segment.physical_network,
               "segmentation_id": segment.segmentation_id}
-    await tx.execute(insert(S).values(stored))
+    await tx.execute(insert_of(S, stored), stored)
     ident = FLAT_ID if segment.network_type == NetworkType.FLAT else segment.segmentation_id
     if ident is not None:
-        await tx.execute(insert(A).values(network_type=segment.network_type,
-                                          physical_network=segment.physical_network or "",
-                                          segmentation_id=ident, segment_id=stored["id"]))
+        allocation = {"network_type": segment.network_type,
+                      "physical_network": segment.physical_network or "",
+                      "segmentation_id": ident, "segment_id": stored["id"]}
+        await tx.execute(insert_of(A, allocation), allocation)
     return stored
 
 

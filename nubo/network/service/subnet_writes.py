@@ -20,6 +20,7 @@ from nubo.core.auth.context import RequestContext
 from nubo.core.config import NetworkSettings
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import insert_of
 from nubo.core.errors import Conflict
 from nubo.core.runtime import Runtime
 from nubo.network import ipam, ipv6, subnet_options
@@ -83,7 +84,7 @@ async def create_subnet_tx(tx: Tx, rt: Runtime, ctx: RequestContext, body: Mappi
                   subnetpool_id=None if pool is None else pool.id,
                   segment_id=body.get("segment_id"),
                   dns_publish_fixed_ip=bool(body.get("dns_publish_fixed_ip", False)))
-    await tx.execute(insert(S).values(values))
+    await tx.execute(insert_of(S, values), values)
     if body.get("tags"):
         await standard.replace_tags(tx, "subnets", values["id"], body["tags"])
     if ipv6.is_auto_address(asked.ra_mode, asked.address_mode):

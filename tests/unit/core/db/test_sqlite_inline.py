@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nubo.core.db.base import UTCDateTime
 from nubo.core.db.engine import Database, is_duplicate
-from nubo.core.db.prebuilt import is_prebuilt, prebuilt
+from nubo.core.db.prebuilt import insert_of, is_prebuilt, prebuilt
 from nubo.core.db.sqlite_inline import Connection, InlineConnection, Result, compiled_for
 
 meta = MetaData()
@@ -117,6 +117,28 @@ async def test_a_failed_savepoint_undoes_only_itself(db: Database) -> None:
     async with db.read() as conn:
         names = (await conn.execute(select(items.c.name).order_by(items.c.name))).scalars()
         assert names.all() == ["a", "c"]
+
+
+async def test_savepoints_nest_and_a_first_one_commits_nothing_alone(db: Database) -> None:
+    """A savepoint opened before any write is still inside the transaction: its
+    release does not commit, the transaction's rollback undoes it."""
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            async with tx.conn.begin_nested():
+                await tx.execute(insert(items).values(name="early"))
+            raise RuntimeError("rolled back")
+    async with db.transaction() as tx:
+        async with tx.conn.begin_nested():
+            await tx.execute(insert(items).values(name="outer"))
+            with pytest.raises(IntegrityError):
+                async with tx.conn.begin_nested():
+                    await tx.execute(insert(items).values(name="inner"))
+                    await tx.execute(insert(items).values(name="outer"))
+            async with tx.conn.begin_nested():
+                await tx.execute(insert(items).values(name="second"))
+    async with db.read() as conn:
+        names = (await conn.execute(select(items.c.name).order_by(items.c.name))).scalars()
+        assert names.all() == ["outer", "second"]
 
 
 # ------------------------------------------------------------ prebuilt statements
@@ -248,3 +270,29 @@ def test_an_update_binding_a_column_name_is_refused_when_marked() -> None:
     # the names SQLAlchemy makes itself for literal values are fine
     assert is_prebuilt(prebuilt(update(items).where(items.c.id == bindparam("b_id")).values(
         name="x")))
+
+
+async def test_prebuilt_inserts_run_straight_one_row_or_many(db: Database) -> None:
+    row = {"name": "a", "seen": T0, "data": {"k": [1]}, "on": True}
+    async with db.transaction() as tx:
+        made = await tx.execute(insert_of(things, row), row)
+        assert _ran_straight(tx.conn, made) == isinstance(tx.conn, InlineConnection)
+        assert made.rowcount == 1 and made.inserted_primary_key == (1,)
+        rows = [{"name": n, "seen": None, "data": None, "on": False} for n in ("b", "c")]
+        many = await tx.execute(insert_of(things, rows[0]), rows)
+        assert _ran_straight(tx.conn, many) == isinstance(tx.conn, InlineConnection)
+        # a column left to its Python default: SQLAlchemy fills it in
+        defaulted = insert_of(things, ("name",))
+        assert (await tx.execute(defaulted, {"name": "d"})).inserted_primary_key == (4,)
+        if isinstance(tx.conn, InlineConnection):
+            assert compiled_for(defaulted, tx.conn.dialect) is None
+        assert insert_of(things, reversed(list(row))) is insert_of(things, row)
+    with pytest.raises(IntegrityError) as caught:
+        async with db.transaction() as tx:
+            await tx.execute(insert_of(things, row), row)
+    assert is_duplicate(caught.value)
+    async with db.read() as conn:
+        found = (await conn.execute(select(things.c.name, things.c.data, things.c.on)
+                                    .order_by(things.c.id))).all()
+    assert [tuple(r) for r in found] == [("a", {"k": [1]}, True), ("b", None, False),
+                                         ("c", None, False), ("d", None, False)]
