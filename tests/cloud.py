@@ -70,6 +70,25 @@ class Cloud:
 
         return asyncio.run(run())
 
+    def sql_write(self, statement: str, **params: Any) -> None:
+        """One statement on the cloud's database in a transaction of its own, as
+        another process of the cloud would write (what the cloud must cope with)."""
+        import asyncio
+
+        from sqlalchemy import text
+
+        from nubo.core.db.engine import Database
+
+        async def run() -> None:
+            db = Database(self.database_url)
+            try:
+                async with db.transaction() as tx:
+                    await tx.execute(text(statement), params)
+            finally:
+                await db.close()
+
+        asyncio.run(run())
+
     def start(self) -> None:
         env = {**os.environ,
                "NUBO_CORE__LOG_LEVEL": os.environ.get("NUBO_TEST_LOG_LEVEL", "WARNING"),

@@ -205,26 +205,30 @@ def address_values(addresses: Iterable[str]) -> frozenset[int]:
         for a in addresses)
 
 
-def free_addresses(pools: Iterable[IpRange], allocated: AbstractSet[int]) -> Iterator[IPAddress]:
-    """The addresses of ``pools`` not in ``allocated``, ascending, lazily.
+def free_addresses(pools: Iterable[IpRange], allocated: AbstractSet[int], *,
+                   start: int = 0) -> Iterator[IPAddress]:
+    """The addresses of ``pools`` not in ``allocated`` (and not below ``start``),
+    ascending, lazily.
 
     The cost is the number of allocated addresses walked over plus those yielded,
     whatever the size of the pools.
     """
     for pool in sorted(pools, key=lambda p: int(p.first)):
-        for value in range(int(pool.first), int(pool.last) + 1):
+        for value in range(max(int(pool.first), start), int(pool.last) + 1):
             if value not in allocated:
                 yield _address(pool.version, value)
 
 
 def candidates(pools: Iterable[IpRange], allocated: AbstractSet[int], *,
-               window: int = DEFAULT_WINDOW, rng: random.Random | None = None) -> list[IPAddress]:
-    """The first ``window`` free addresses in random order; empty when none is free.
+               window: int = DEFAULT_WINDOW, rng: random.Random | None = None,
+               start: int = 0) -> list[IPAddress]:
+    """The first ``window`` free addresses (from ``start`` on) in random order; empty
+    when none is free.
 
     ``window=1`` gives the first free address (Neutron's choice for DHCP ports).
     """
     found = []
-    for address in free_addresses(pools, allocated):
+    for address in free_addresses(pools, allocated, start=start):
         found.append(address)
         if len(found) >= window:
             break

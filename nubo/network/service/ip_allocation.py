@@ -6,13 +6,17 @@ address is inserted in a savepoint, and when another request got it first (the i
 fails on the key) the next candidate is tried, then a fresh list of candidates. What
 to allocate is planned by :mod:`nubo.network.fixed_ips`; candidates come from
 :func:`nubo.network.pools.candidates` (the first free addresses of the pools, shuffled,
-so concurrent requests seldom try the same one).
+so concurrent requests seldom try the same one), computed from what the process knows
+each subnet holds (``_Known``: read once, then kept by its own allocations and
+releases, read again when it runs out and every ``KNOWN_USES`` allocations).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +67,8 @@ _HELD = prebuilt(select(IA.c.port_id, IA.c.subnet_id, IA.c.ip_address, SN.c.ip_v
                         SN.c.created_at)
                  .join(SN, SN.c.id == IA.c.subnet_id)
                  .where(IA.c.port_id.in_(bindparam("b_ids", expanding=True))))
+_OF_PORT = prebuilt(select(IA.c.subnet_id, IA.c.ip_address)
+                    .where(IA.c.port_id == bindparam("b_port")))
 _ALLOCATED = prebuilt(select(IA.c.ip_address).where(IA.c.subnet_id == bindparam("b_subnet")))
 
 
@@ -94,19 +100,74 @@ async def _take(tx: Tx, network_id: str, port_id: str, subnet_id: str,
     return True
 
 
+@dataclass
+class _Known:
+    """What this process knows a subnet holds: a hint, never the guarantee (the
+    table's key is). Addresses it allocated or saw taken are in ``allocated``;
+    every pool address below ``floor`` was allocated when last looked at."""
+
+    allocated: set[int]
+    floor: int = 0
+    uses: int = 0
+
+
+# by subnet id, least recently used first
+_KNOWN: OrderedDict[str, _Known] = OrderedDict()
+KNOWN_SUBNETS = 256
+# allocations after which a subnet's hint is read again (addresses other processes
+# freed, or transactions that rolled back, become candidates again)
+KNOWN_USES = 1000
+
+
+async def _read_known(tx: Tx, subnet_id: str, lost: set[int]) -> _Known:
+    rows = await tx.execute(_ALLOCATED, {"b_subnet": subnet_id})
+    known = _KNOWN[subnet_id] = _Known(set(address_values(r[0] for r in rows)) | lost)
+    _KNOWN.move_to_end(subnet_id)
+    while len(_KNOWN) > KNOWN_SUBNETS:
+        _KNOWN.popitem(last=False)
+    return known
+
+
+def _forget(subnet_id: str, addresses: Iterable[str]) -> None:
+    """Addresses released: candidates again."""
+    known = _KNOWN.get(subnet_id)
+    if known is not None:
+        for value in address_values(addresses):
+            known.allocated.discard(value)
+            known.floor = min(known.floor, value)
+
+
 async def _any_free(tx: Tx, network_id: str, port_id: str, subnet: Subnet) -> Held | None:
-    """A free address of the subnet's pools, or None when it has none left."""
-    lost: set[int] = set()  # addresses other requests took while we tried them
+    """A free address of the subnet's pools, or None when it has none left.
+
+    Candidates come from what this process knows the subnet holds, read from the
+    database once and then kept up to date by its own allocations (a large
+    external network holds thousands of addresses). Another process's allocation
+    shows up as a collision and the next candidate is tried; a read again before
+    saying that nothing is free, and every ``KNOWN_USES`` allocations."""
+    lost: set[int] = set()  # addresses others took while we tried them
+    known = _KNOWN.get(subnet.id)
+    fresh = known is None or known.uses >= KNOWN_USES
+    if known is None or fresh:
+        known = await _read_known(tx, subnet.id, lost)
+    known.uses += 1
     while True:
-        rows = await tx.execute(_ALLOCATED, {"b_subnet": subnet.id})
-        allocated = address_values(r[0] for r in rows) | lost
-        found = candidates(subnet.pools, allocated)
+        found = candidates(subnet.pools, known.allocated, start=known.floor)
         if not found:
-            return None
+            if fresh:
+                return None
+            known, fresh = await _read_known(tx, subnet.id, lost), True
+            continue
+        known.floor = min(int(a) for a in found)
         for address in found:
-            if await _take(tx, network_id, port_id, subnet.id, address):
+            taken = await _take(tx, network_id, port_id, subnet.id, address)
+            known.allocated.add(int(address))
+            if taken:
                 return Held(subnet.id, str(address))
             lost.add(int(address))
+        # every candidate went to others: look again (a read in a transaction that
+        # keeps its first snapshot, as MariaDB's, does not show them: ``lost`` does)
+        known, fresh = await _read_known(tx, subnet.id, lost), True
 
 
 async def allocate_tx(tx: Tx, network_id: str, port_id: str, wants: Sequence[Want],
@@ -135,9 +196,13 @@ async def allocate_tx(tx: Tx, network_id: str, port_id: str, wants: Sequence[Wan
 async def release_tx(tx: Tx, port_id: str, addresses: Iterable[Held] | None = None) -> None:
     """Free some of a port's addresses, or all of them (None)."""
     if addresses is None:
+        freed = await tx.execute(_OF_PORT, {"b_port": port_id})
+        for subnet_id, address in freed:
+            _forget(subnet_id, [address])
         await tx.execute(delete(IA).where(IA.c.port_id == port_id))
         return
     for h in addresses:
+        _forget(h.subnet_id, [h.address])
         await tx.execute(delete(IA).where(IA.c.port_id == port_id,
                                           IA.c.subnet_id == h.subnet_id,
                                           IA.c.ip_address == h.address))

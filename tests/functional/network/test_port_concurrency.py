@@ -58,3 +58,37 @@ def test_concurrent_creates_until_exhausted(admin_neutron: Neutron, cloud: Cloud
     assert [r.status_code for r in gone] == [204] * len(ports)
     assert cloud.sql("SELECT count(*) FROM network_ip_allocations WHERE subnet_id = :s",
                      s=subnet["id"]) == [(0,)]
+
+
+def test_addresses_another_process_takes_or_frees_are_seen(admin_neutron: Neutron,
+                                                           cloud: Cloud) -> None:
+    """The process keeps what it knows a subnet holds between allocations; what
+    another process (of a cloud with several API workers) allocated or freed in the
+    meantime is found on the way: taken ones are skipped, a freed one is handed out
+    before the pools count as exhausted."""
+    net, subnet = lan(admin_neutron, "10.250.1.0/28")     # pool .2 to .14: 13 addresses
+    pool = {str(ipaddress.ip_address("10.250.1.2") + i) for i in range(13)}
+
+    def create() -> requests.Response:
+        return admin_neutron.post("/ports", {"port": {"network_id": net["id"],
+                                                      "security_groups": []}})
+
+    def address(r: requests.Response) -> str:
+        assert r.status_code == 201, r.text
+        return str(r.json()["port"]["fixed_ips"][0]["ip_address"])
+
+    first, other = address(create()), create().json()["port"]
+    # "another process" gives the second port every free address but one
+    left = sorted(pool - {first, other["fixed_ips"][0]["ip_address"]})
+    spare, theirs = left[0], left[1:]
+    for ip in theirs:
+        cloud.sql_write("INSERT INTO network_ip_allocations (subnet_id, ip_address, port_id, "
+                        "network_id) VALUES (:s, :ip, :p, :n)",
+                        s=subnet["id"], ip=ip, p=other["id"], n=net["id"])
+    assert address(create()) == spare
+    # it frees one of them again: not lost to this process's knowledge
+    freed = theirs[-1]
+    cloud.sql_write("DELETE FROM network_ip_allocations WHERE subnet_id = :s AND "
+                    "ip_address = :ip", s=subnet["id"], ip=freed)
+    assert address(create()) == freed
+    error(create(), 409, "IpAddressGenerationFailure")

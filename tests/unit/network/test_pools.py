@@ -197,6 +197,12 @@ def test_free_addresses_skip_allocated_and_walk_pools_in_address_order() -> None
     used = pools.address_values(["10.0.0.3", "10.0.0.20"])
     assert [str(a) for a in pools.free_addresses(given, used)] == [
         "10.0.0.2", "10.0.0.4", "10.0.0.21", "10.0.0.22"]
+    # from a starting address on (what is below it is known to be taken)
+    start = int(ip_address("10.0.0.4"))
+    assert [str(a) for a in pools.free_addresses(given, used, start=start)] == [
+        "10.0.0.4", "10.0.0.21", "10.0.0.22"]
+    assert [str(a) for a in pools.candidates(given, used, start=start + 1, window=1)] == [
+        "10.0.0.21"]
 
 
 def test_candidates_are_the_first_free_addresses_in_random_order() -> None:
