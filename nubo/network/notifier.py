@@ -25,10 +25,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from nubo.core.bus.base import Envelope, Subscription
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
 
@@ -96,15 +97,17 @@ def network_changed_tx(tx: Tx, port: Mapping[str, Any]) -> None:
                        "tag": str(port["id"])}])
 
 
+_PORTS = prebuilt(select(t.ports.c.id, t.ports.c.device_owner, t.ports.c.device_id)
+                  .where(t.ports.c.id.in_(bindparam("b_ids", expanding=True))))
+
+
 async def ports_changed_tx(tx: Tx, port_ids: Iterable[str | None]) -> None:
     """``network-changed`` for the ports of ``port_ids`` that still exist (a floating IP
     was associated to them or taken from them)."""
     ids = sorted({p for p in port_ids if p})
     if not ids:
         return
-    P = t.ports
-    rows = await tx.execute(select(P.c.id, P.c.device_owner, P.c.device_id)
-                            .where(P.c.id.in_(ids)))
+    rows = await tx.execute(_PORTS, {"b_ids": ids})
     for row in rows.mappings():
         network_changed_tx(tx, row)
 

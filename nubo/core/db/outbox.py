@@ -14,11 +14,11 @@ import logging
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Database, Tx
-from nubo.core.db.prebuilt import insert_of
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.db.tables import outbox
 from nubo.core.log import request_id_var
 
@@ -36,6 +36,10 @@ async def write(tx: Tx) -> None:
              "body": orjson.dumps({"payload": payload, "request_id": rid}).decode()}
             for topic, payload in tx.messages]
     await tx.execute(insert_of(outbox, ("topic", "created_at", "body")), rows)
+
+
+_OLDEST = prebuilt(select(outbox).order_by(outbox.c.id).limit(BATCH))
+_SENT = prebuilt(delete(outbox).where(outbox.c.id.in_(bindparam("b_ids", expanding=True))))
 
 
 class Relay:
@@ -81,8 +85,7 @@ class Relay:
         sent = 0
         while True:
             async with self.db.read() as conn:
-                rows = (await conn.execute(select(outbox).order_by(outbox.c.id)
-                                           .limit(BATCH))).all()
+                rows = (await conn.execute(_OLDEST)).all()
             if not rows:
                 return sent
             for row in rows:
@@ -90,7 +93,7 @@ class Relay:
                 await self.bus.publish(row.topic, body["payload"],
                                        request_id=body.get("request_id"))
             async with self.db.transaction() as tx:
-                await tx.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+                await tx.execute(_SENT, {"b_ids": [r.id for r in rows]})
             sent += len(rows)
             if len(rows) < BATCH and not until_empty:
                 # drained as of the read; a commit since then has set _wake again

@@ -13,10 +13,11 @@ for them (``{"plug_port": ["fake-host-2"]}``).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from nubo.core.config import NetworkSettings
 from nubo.network.agent.driver import (
@@ -26,7 +27,16 @@ from nubo.network.agent.driver import (
     PlacedPort,
     PlacedRouter,
 )
-from nubo.network.agent.state import Dhcp, Firewall, Network, Port, Router, as_dict, digest_of
+from nubo.network.agent.state import (
+    Dhcp,
+    Firewall,
+    Network,
+    Port,
+    Router,
+    as_dict,
+    digest_of,
+    recorded,
+)
 
 KINDS = ("networks", "ports", "dhcp", "routers")
 
@@ -42,9 +52,9 @@ def read_host(state_dir: Path, host: str) -> dict[str, Any]:
     data: dict[str, Any] = {kind: {} for kind in KINDS}
     for kind in KINDS:
         for path in sorted((root / kind).glob("*.json")):
-            data[kind][path.stem] = json.loads(path.read_text())
+            data[kind][path.stem] = orjson.loads(path.read_bytes())
     try:
-        data["firewall"] = json.loads((root / "firewall.json").read_text())
+        data["firewall"] = orjson.loads((root / "firewall.json").read_bytes())
     except FileNotFoundError:
         data["firewall"] = None
     return data
@@ -69,7 +79,7 @@ def _write(path: Path, item: Any) -> None:
     """Atomically: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(item, indent=1, sort_keys=True))
+    tmp.write_bytes(orjson.dumps(item, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     os.replace(tmp, path)
 
 
@@ -97,7 +107,8 @@ class FakeDriver(NetworkDriver):
             raise DriverError(f"fake network host {self.host} was told to fail {op}")
 
     def _put(self, kind: str, key: str, value: Any) -> None:
-        item = self.data[kind][key] = {"digest": digest_of(value), "state": as_dict(value)}
+        digest, state = recorded(value)
+        item = self.data[kind][key] = {"digest": digest, "state": state}
         _write(self.root / kind / f"{key}.json", item)
 
     def _drop(self, kind: str, key: str) -> None:

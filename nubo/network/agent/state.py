@@ -25,8 +25,14 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def digest_of(value: Any) -> str:
     """A short fingerprint of a state value: equal values, equal digests."""
+    return recorded(value)[0]
+
+
+def recorded(value: Any) -> tuple[str, dict[str, Any]]:
+    """``digest_of`` and ``as_dict`` of a state value at once."""
     raw = orjson.dumps(dataclasses.asdict(value), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(raw).hexdigest()[:20]
+    out: dict[str, Any] = orjson.loads(raw)
+    return hashlib.sha256(raw).hexdigest()[:20], out
 
 
 @dataclass(frozen=True)

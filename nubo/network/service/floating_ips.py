@@ -223,9 +223,11 @@ async def _association(tx: Tx, rt: Runtime, ctx: RequestContext, fip: Mapping[st
             "router_id": target.router_id}
 
 
+_A_FORWARDING = prebuilt(select(PF.c.id).where(PF.c.floatingip_id == bindparam("b_fip")).limit(1))
+
+
 async def _check_no_forwardings(tx: Tx, fip_id: str) -> None:
-    if (await tx.execute(select(PF.c.id).where(PF.c.floatingip_id == fip_id).limit(1))
-            ).first() is not None:
+    if (await tx.execute(_A_FORWARDING, {"b_fip": fip_id})).first() is not None:
         raise Conflict(f"Floating IP {fip_id} in use by Port Forwarding resources.",
                        type="FipInUseByPortForwarding")
 

@@ -51,13 +51,16 @@ async def network_subnets(conn: AsyncConnection | Tx, network_id: str) -> list[S
             for r in rows]
 
 
+_EXISTING = prebuilt(select(SN.c.id).where(SN.c.id.in_(bindparam("b_ids", expanding=True))))
+
+
 async def check_subnets_exist(conn: AsyncConnection | Tx, subnet_ids: Iterable[str]) -> None:
     """404 SubnetNotFound for a requested subnet that exists nowhere (one on another
     network is a 400, raised by the plan)."""
     wanted = sorted(set(subnet_ids))
     if not wanted:
         return
-    found = {r[0] for r in await conn.execute(select(SN.c.id).where(SN.c.id.in_(wanted)))}
+    found = {r[0] for r in await conn.execute(_EXISTING, {"b_ids": wanted})}
     for subnet_id in wanted:
         if subnet_id not in found:
             raise NotFound(f"Subnet {subnet_id} could not be found.", type="SubnetNotFound")

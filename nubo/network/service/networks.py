@@ -228,6 +228,9 @@ async def create_networks(rt: Runtime, ctx: RequestContext,
         return [await create_network_tx(tx, rt, ctx, body) for body in bodies]
 
 
+_SET_MTU = prebuilt(update(N).where(N.c.id == bindparam("b_id")).values(mtu=bindparam("b_mtu")))
+
+
 async def create_network_tx(tx: Tx, rt: Runtime, ctx: RequestContext,
                             body: Mapping[str, Any]) -> dict[str, Any]:
     settings = rt.settings.network
@@ -247,8 +250,8 @@ async def create_network_tx(tx: Tx, rt: Runtime, ctx: RequestContext,
     await tx.execute(insert_of(N, values), values)
     made = await segments.allocate_network_segments(tx, settings, values["id"],
                                                     project_id, requested)
-    await tx.execute(update(N).where(N.c.id == values["id"]).values(
-        mtu=segments.mtu_for(settings, made, body.get("mtu"))))
+    await tx.execute(_SET_MTU, {"b_id": values["id"],
+                                "b_mtu": segments.mtu_for(settings, made, body.get("mtu"))})
     for flag, action in (("shared", rbac.SHARED), ("router:external", rbac.EXTERNAL)):
         if body.get(flag):
             await rbac.set_wildcard(tx, TYPE, values["id"], action, project_id, True,

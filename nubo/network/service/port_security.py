@@ -71,8 +71,11 @@ async def groups_of(conn: AsyncConnection | Tx, port_ids: Sequence[str]
     return out
 
 
+_UNBIND = prebuilt(delete(PSG).where(PSG.c.port_id == bindparam("b_port")))
+
+
 async def _bind(tx: Tx, port_id: str, group_ids: Sequence[str]) -> None:
-    await tx.execute(delete(PSG).where(PSG.c.port_id == port_id))
+    await tx.execute(_UNBIND, {"b_port": port_id})
     if group_ids:
         await tx.execute(insert_of(PSG, ("port_id", "security_group_id")),
                          [{"port_id": port_id, "security_group_id": g} for g in group_ids])

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.db.engine import Tx
+from nubo.core.db.prebuilt import prebuilt
 from nubo.network import tables as t
 from nubo.network.agent.roles import Role
 from nubo.network.agent.state import (
@@ -192,10 +193,12 @@ async def _address_groups(conn: AsyncConnection, groups: Iterable[SecurityGroup]
 MEMBERS_TOPIC = "network.security_group.members"
 
 
+_GROUPS = prebuilt(select(PSG.c.security_group_id).where(PSG.c.port_id == bindparam("b_port")))
+
+
 async def members_changed_tx(tx: Tx, port_id: str) -> None:
     """Tell the hosts whose firewalls take members from the port's groups that the
     addresses of those groups may have changed (a port came, went, or changed its
     addresses or groups): ``network.security_group.members`` once per group."""
-    for (group_id,) in await tx.execute(select(PSG.c.security_group_id)
-                                        .where(PSG.c.port_id == port_id)):
+    for (group_id,) in await tx.execute(_GROUPS, {"b_port": port_id}):
         tx.publish(MEMBERS_TOPIC, {"id": group_id})

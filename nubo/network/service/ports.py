@@ -20,14 +20,14 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx, is_duplicate
-from nubo.core.db.prebuilt import insert_of
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import BadRequest, Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import fixed_ips as plan
@@ -209,6 +209,9 @@ async def create_ports(rt: Runtime, ctx: RequestContext, bodies: Sequence[Mappin
     return await with_retries(attempt)
 
 
+_ROUTER_OWNER = prebuilt(select(t.routers.c.project_id).where(t.routers.c.id == bindparam("b_id")))
+
+
 async def _check_router_device(tx: Tx, rt: Runtime, ctx: RequestContext,
                                port: Mapping[str, Any]) -> None:
     """A project may not make its port a router interface of another project's router
@@ -216,8 +219,7 @@ async def _check_router_device(tx: Tx, rt: Runtime, ctx: RequestContext,
     if port["device_owner"] not in ROUTER_INTERFACE_OWNERS or not port["device_id"] \
             or standard.is_admin(rt, ctx):
         return
-    owner = (await tx.execute(select(t.routers.c.project_id)
-                              .where(t.routers.c.id == port["device_id"]))).first()
+    owner = (await tx.execute(_ROUTER_OWNER, {"b_id": port["device_id"]})).first()
     if owner is not None and owner[0] != port["project_id"]:
         raise Conflict(f"The following device_id {port['device_id']} is not owned by your "
                        "project or matches another project router.",

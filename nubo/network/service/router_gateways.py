@@ -13,12 +13,12 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Row
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx
-from nubo.core.db.prebuilt import insert_of
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import Conflict
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
@@ -34,6 +34,12 @@ def elevated(ctx: RequestContext) -> RequestContext:
     (Neutron uses an elevated context for them)."""
     return ctx if "admin" in ctx.roles else dataclasses.replace(
         ctx, roles=(*ctx.roles, "admin"))
+
+
+_SET_SNAT = prebuilt(update(R).where(R.c.id == bindparam("b_id"))
+                     .values(enable_snat=bindparam("b_snat")))
+_SET_GATEWAY = prebuilt(update(R).where(R.c.id == bindparam("b_id"))
+                        .values(gw_port_id=bindparam("b_port")))
 
 
 async def set_gateway_tx(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[Any],
@@ -52,7 +58,7 @@ async def set_gateway_tx(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[A
     if routes:
         router_routes.check(routes, others, [subnets.cidr_of(s) for s in gw_subnets])
     snat = bool(info.get("enable_snat", True)) if info else True
-    await tx.execute(update(R).where(R.c.id == router.id).values(enable_snat=snat))
+    await tx.execute(_SET_SNAT, {"b_id": router.id, "b_snat": snat})
     if current is not None and current.network_id == network_id:
         if _addresses_change(current, wanted):
             await ports.update_port_tx(tx, rt, elevated(ctx), current.port_id,
@@ -107,7 +113,7 @@ async def _create_tx(tx: Tx, rt: Runtime, ctx: RequestContext, router: Row[Any],
     port = await ports.add_port_tx(tx, rt, elevated(ctx), body, project_id="")
     attachment = {"port_id": port["id"], "router_id": router.id, "port_type": GATEWAY}
     await tx.execute(insert_of(t.router_ports, attachment), attachment)
-    await tx.execute(update(R).where(R.c.id == router.id).values(gw_port_id=port["id"]))
+    await tx.execute(_SET_GATEWAY, {"b_id": router.id, "b_port": port["id"]})
 
 
 async def _remove_tx(tx: Tx, rt: Runtime, router: Row[Any], current: Attachment) -> None:

@@ -103,6 +103,9 @@ def own_addresses(ports: Iterable[Attachment]) -> list[IPAddress]:
     return [ip.address for p in ports for ip in p.fixed_ips]
 
 
+_CIDRS = prebuilt(select(SN.c.id, SN.c.cidr).where(SN.c.network_id == bindparam("b_network")))
+
+
 async def check_new_subnets(conn: AsyncConnection | Tx, ports: Iterable[Attachment],
                             new: Sequence[tuple[str, IPNetwork]]) -> None:
     """Subnets joining a router (an interface's, a gateway network's) may neither be
@@ -117,8 +120,7 @@ async def check_new_subnets(conn: AsyncConnection | Tx, ports: Iterable[Attachme
                     "router", f"Router already has a port on subnet {ip.subnet_id}")
             on_router[ip.subnet_id] = ip.network
         if port.port_type == GATEWAY:
-            for r in await conn.execute(select(SN.c.id, SN.c.cidr)
-                                        .where(SN.c.network_id == port.network_id)):
+            for r in await conn.execute(_CIDRS, {"b_network": port.network_id}):
                 on_router[r.id] = to_network(r.cidr, r.cidr)
     for subnet_id, network in new:
         check_router_overlap(subnet_id, network, on_router)

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.auth.context import RequestContext
 from nubo.core.db.engine import Tx, is_duplicate
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import Conflict, NotFound
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
@@ -319,12 +320,16 @@ async def _release_rules(tx: Tx, rt: Runtime, where: Any, counted: Mapping[str |
 # ---------------------------------------------------------- the default group; ports' groups
 
 
+_DEFAULT_ID = {lock: prebuilt(select(D.c.security_group_id).where(
+    D.c.project_id == bindparam("b_project")).with_for_update(read=True) if lock
+    else select(D.c.security_group_id).where(D.c.project_id == bindparam("b_project")))
+    for lock in (False, True)}
+
+
 async def _default_id(conn: AsyncConnection | Tx, project_id: str, *, lock: bool = False
                       ) -> str | None:
-    stmt = select(D.c.security_group_id).where(D.c.project_id == project_id)
-    if lock:  # a locking read sees the row a concurrent request committed meanwhile
-        stmt = stmt.with_for_update(read=True)
-    found = (await conn.execute(stmt)).scalar()
+    # a locking read sees the row a concurrent request committed meanwhile
+    found = (await conn.execute(_DEFAULT_ID[lock], {"b_project": project_id})).scalar()
     return None if found is None else str(found)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +20,7 @@ from nubo.core.auth.context import RequestContext
 from nubo.core.config import NetworkSettings
 from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
-from nubo.core.db.prebuilt import insert_of
+from nubo.core.db.prebuilt import insert_of, prebuilt
 from nubo.core.errors import Conflict
 from nubo.core.runtime import Runtime
 from nubo.network import ipam, ipv6, subnet_options
@@ -155,11 +155,14 @@ async def _layout(tx: Tx, body: Mapping[str, Any], cidr: ipam.IPNetwork | None,
     return req.pool_layout(sp.allocate_any(prefixes, taken, request.prefixlen), body)
 
 
+_LOCKED_SUBNETS = prebuilt(select(S).where(S.c.network_id == bindparam("b_network"))
+                           .with_for_update(read=True))
+
+
 async def _locked_subnets(tx: Tx, network_id: str) -> list[Row[Any]]:
     """The network's subnets, read with a lock (the newest committed rows whatever
     the isolation level)."""
-    return list(await tx.execute(select(S).where(S.c.network_id == network_id)
-                                 .with_for_update(read=True)))
+    return list(await tx.execute(_LOCKED_SUBNETS, {"b_network": network_id}))
 
 
 async def _check_pool_affinity(tx: Tx, network_id: str, existing: Sequence[Row[Any]],

@@ -155,6 +155,10 @@ def pools_of(row: Row[Any]) -> list[IpRange]:
 
 # -- views ---------------------------------------------------------------------------
 
+_EXTERNAL = prebuilt(select(N.c.id).where(N.c.id.in_(bindparam("b_ids", expanding=True)),
+                                          N.c.external.is_(True)))
+
+
 async def views(conn: Conn, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     """Subnets as Neutron shows them, with tags and their network's ``router:external``."""
     ids = [r.id for r in rows]
@@ -162,8 +166,7 @@ async def views(conn: Conn, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     networks = {r.network_id for r in rows}
     external: set[str] = set()
     if networks:
-        external = {r[0] for r in await conn.execute(
-            select(N.c.id).where(N.c.id.in_(networks), N.c.external.is_(True)))}
+        external = {r[0] for r in await conn.execute(_EXTERNAL, {"b_ids": list(networks)})}
     return [view(r, tags[r.id], r.network_id in external) for r in rows]
 
 
