@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nubo.core.config import NetworkSettings
+from nubo.core.db.prebuilt import prebuilt
 from nubo.network import tables as t
 from nubo.network.agent.state import (
     Dhcp,
@@ -36,22 +37,44 @@ def hostname(dns_name: str, addresses: list[str]) -> str:
     return "host-" + first.replace(".", "-").replace(":", "-")
 
 
+def _among(column: Any) -> Any:
+    return column.in_(bindparam("b_ids", expanding=True))
+
+
+_SUBNETS = prebuilt(select(SN).where(SN.c.enable_dhcp.is_(True))
+                    .order_by(SN.c.network_id, SN.c.created_at, SN.c.id))
+_SUBNETS_OF = prebuilt(select(SN).where(SN.c.enable_dhcp.is_(True), _among(SN.c.network_id))
+                       .order_by(SN.c.network_id, SN.c.created_at, SN.c.id))
+_NETWORKS = prebuilt(select(N.c.id, N.c.mtu, N.c.dns_domain).where(_among(N.c.id)))
+_ROUTED = prebuilt(
+    select(IA.c.subnet_id).join(P, P.c.id == IA.c.port_id)
+    .join(SN, (SN.c.id == IA.c.subnet_id) & (SN.c.gateway_ip == IA.c.ip_address))
+    .where(_among(IA.c.subnet_id), P.c.device_owner.in_(ROUTER_OWNERS)))
+_DHCP_PORTS = prebuilt(select(P.c.id, P.c.network_id, P.c.mac_address)
+                       .where(_among(P.c.network_id), P.c.device_owner == DHCP_OWNER)
+                       .order_by(P.c.created_at.desc(), P.c.id.desc()))
+_ADDRESSES = prebuilt(select(IA.c.port_id, IA.c.ip_address).where(_among(IA.c.subnet_id))
+                      .order_by(IA.c.port_id, IA.c.ip_address))
+_HOSTS = prebuilt(
+    select(P.c.id, P.c.network_id, P.c.mac_address, P.c.dns_name, P.c.extra_dhcp_opts)
+    .where(_among(P.c.id), P.c.device_owner != DHCP_OWNER)
+    .order_by(P.c.network_id, P.c.mac_address))
+
+
 async def load(conn: AsyncConnection, settings: NetworkSettings,
                network_ids: frozenset[str] | None) -> dict[str, Dhcp]:
     """The DHCP of the networks (of ``network_ids``, or all) that have a
     DHCP-enabled subnet."""
     if network_ids is not None and not network_ids:
         return {}
-    query = select(SN).where(SN.c.enable_dhcp.is_(True))
-    if network_ids is not None:
-        query = query.where(SN.c.network_id.in_(sorted(network_ids)))
     subnets: dict[str, list[Any]] = {}
-    for r in await conn.execute(query.order_by(SN.c.network_id, SN.c.created_at, SN.c.id)):
+    found = await (conn.execute(_SUBNETS) if network_ids is None
+                   else conn.execute(_SUBNETS_OF, {"b_ids": sorted(network_ids)}))
+    for r in found:
         subnets.setdefault(r.network_id, []).append(r)
     if not subnets:
         return {}
-    nets = {r.id: r for r in await conn.execute(
-        select(N.c.id, N.c.mtu, N.c.dns_domain).where(N.c.id.in_(sorted(subnets))))}
+    nets = {r.id: r for r in await conn.execute(_NETWORKS, {"b_ids": sorted(subnets)})}
     subnet_ids = {s.id for rows in subnets.values() for s in rows}
     hosts = await _hosts(conn, subnet_ids)
     routed = await _routed(conn, subnet_ids)
@@ -75,10 +98,7 @@ def _subnet(r: Any, routed: bool) -> DhcpSubnet:
 
 async def _routed(conn: AsyncConnection, subnet_ids: set[str]) -> set[str]:
     """The subnets whose gateway address a router interface holds."""
-    rows = await conn.execute(
-        select(IA.c.subnet_id).join(P, P.c.id == IA.c.port_id)
-        .join(SN, (SN.c.id == IA.c.subnet_id) & (SN.c.gateway_ip == IA.c.ip_address))
-        .where(IA.c.subnet_id.in_(sorted(subnet_ids)), P.c.device_owner.in_(ROUTER_OWNERS)))
+    rows = await conn.execute(_ROUTED, {"b_ids": sorted(subnet_ids)})
     return {r[0] for r in rows}
 
 
@@ -87,10 +107,7 @@ async def dhcp_ports(conn: AsyncConnection, network_ids: list[str]) -> dict[str,
     there be several)."""
     if not network_ids:
         return {}
-    rows = (await conn.execute(
-        select(P.c.id, P.c.network_id, P.c.mac_address)
-        .where(P.c.network_id.in_(network_ids), P.c.device_owner == DHCP_OWNER)
-        .order_by(P.c.created_at.desc(), P.c.id.desc()))).all()
+    rows = (await conn.execute(_DHCP_PORTS, {"b_ids": network_ids})).all()
     fixed = await fixed_ips(conn, [r.id for r in rows])
     return {r.network_id: DhcpPort(r.id, r.mac_address, fixed.get(r.id, ())) for r in rows}
 
@@ -98,16 +115,11 @@ async def dhcp_ports(conn: AsyncConnection, network_ids: list[str]) -> dict[str,
 async def _hosts(conn: AsyncConnection, subnet_ids: set[str]) -> dict[str, list[DhcpHost]]:
     """Per network, the reservations of the ports with addresses on ``subnet_ids``."""
     addresses: dict[str, list[str]] = {}
-    for pid, ip in await conn.execute(
-            select(IA.c.port_id, IA.c.ip_address).where(IA.c.subnet_id.in_(sorted(subnet_ids)))
-            .order_by(IA.c.port_id, IA.c.ip_address)):
+    for pid, ip in await conn.execute(_ADDRESSES, {"b_ids": sorted(subnet_ids)}):
         addresses.setdefault(pid, []).append(ip)
     if not addresses:
         return {}
-    rows = await conn.execute(
-        select(P.c.id, P.c.network_id, P.c.mac_address, P.c.dns_name, P.c.extra_dhcp_opts)
-        .where(P.c.id.in_(sorted(addresses)), P.c.device_owner != DHCP_OWNER)
-        .order_by(P.c.network_id, P.c.mac_address))
+    rows = await conn.execute(_HOSTS, {"b_ids": sorted(addresses)})
     out: dict[str, list[DhcpHost]] = {}
     for r in rows:
         ips = addresses[r.id]

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from nubo.core.db.prebuilt import prebuilt
 from nubo.core.runtime import Runtime
 from nubo.network import tables as t
 from nubo.network.agent.driver import Inventory
@@ -67,26 +68,30 @@ def _touched(scope: Scope, actual: Inventory, ports: Iterable[Port],
     return frozenset(nets)
 
 
+_SUBNET_NETWORK = prebuilt(select(t.subnets.c.network_id)
+                           .where(t.subnets.c.id == bindparam("b_id")))
+_PORT_NETWORK = prebuilt(select(t.ports.c.network_id).where(t.ports.c.id == bindparam("b_id")))
+_FIP_ROUTER = prebuilt(select(t.floating_ips.c.router_id)
+                       .where(t.floating_ips.c.id == bindparam("b_id")))
+
+
 async def subnet_network(rt: Runtime, subnet_id: str) -> str | None:
     """The network of a subnet (None when it is gone)."""
     async with rt.db.read() as conn:
-        found: str | None = (await conn.execute(
-            select(t.subnets.c.network_id).where(t.subnets.c.id == subnet_id))).scalar()
+        found: str | None = (await conn.execute(_SUBNET_NETWORK, {"b_id": subnet_id})).scalar()
         return found
 
 
 async def port_network(rt: Runtime, port_id: str) -> str | None:
     """The network of a port (None when it is gone)."""
     async with rt.db.read() as conn:
-        found: str | None = (await conn.execute(
-            select(t.ports.c.network_id).where(t.ports.c.id == port_id))).scalar()
+        found: str | None = (await conn.execute(_PORT_NETWORK, {"b_id": port_id})).scalar()
         return found
 
 
 async def floating_ip_router(rt: Runtime, floating_ip_id: str) -> str | None:
     """The router a floating IP is on now (None when on none, or gone)."""
     async with rt.db.read() as conn:
-        found: str | None = (await conn.execute(
-            select(t.floating_ips.c.router_id)
-            .where(t.floating_ips.c.id == floating_ip_id))).scalar()
+        found: str | None = (await conn.execute(_FIP_ROUTER, {"b_id": floating_ip_id})
+                             ).scalar()
         return found

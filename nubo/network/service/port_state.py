@@ -33,29 +33,34 @@ L3_OWNERS = ("network:router_interface", "network:router_gateway", "network:floa
              "network:ha_router_replicated_interface")
 
 
-def on_host(host: str) -> Any:
+def on_host(host: Any) -> Any:
     """Ports the host's L2 agent plugs: bound there, not a router's or floating IP's."""
     return (P.c.binding_host_id == host) & P.c.device_owner.notin_(L3_OWNERS)
+
+
+_ON_HOST = prebuilt(select(P).where(on_host(bindparam("b_host"))))
+_ON_HOST_AMONG = prebuilt(select(P).where(on_host(bindparam("b_host")),
+                                          P.c.id.in_(bindparam("b_ids", expanding=True))))
+_GROUPS_OF = prebuilt(select(PSG.c.port_id, PSG.c.security_group_id)
+                      .where(PSG.c.port_id.in_(bindparam("b_ids", expanding=True))))
+_MTUS = prebuilt(select(N.c.id, N.c.mtu).where(N.c.id.in_(bindparam("b_ids", expanding=True))))
 
 
 async def ports(conn: AsyncConnection, host: str, ids: frozenset[str] | None
                  ) -> dict[str, Port]:
     if ids is not None and not ids:
         return {}
-    query = select(P).where(on_host(host))
-    if ids is not None:
-        query = query.where(P.c.id.in_(sorted(ids)))
-    rows = (await conn.execute(query)).all()
+    rows = (await (conn.execute(_ON_HOST, {"b_host": host}) if ids is None else
+                   conn.execute(_ON_HOST_AMONG, {"b_host": host, "b_ids": sorted(ids)}))).all()
     if not rows:
         return {}
     port_ids = [r.id for r in rows]
     fixed = await fixed_ips(conn, port_ids)
     groups: dict[str, list[str]] = {i: [] for i in port_ids}
-    for pid, gid in await conn.execute(select(PSG.c.port_id, PSG.c.security_group_id)
-                                       .where(PSG.c.port_id.in_(port_ids))):
+    for pid, gid in await conn.execute(_GROUPS_OF, {"b_ids": port_ids}):
         groups[pid].append(gid)
-    mtus = dict((await conn.execute(select(N.c.id, N.c.mtu).where(
-        N.c.id.in_({r.network_id for r in rows})))).all())
+    mtus = dict((await conn.execute(_MTUS, {"b_ids": sorted({r.network_id for r in rows})})
+                 ).all())
     return {r.id: Port(
         id=r.id, network_id=r.network_id, mac_address=r.mac_address,
         fixed_ips=fixed.get(r.id, ()), admin_state_up=r.admin_state_up,
@@ -67,16 +72,26 @@ async def ports(conn: AsyncConnection, host: str, ids: frozenset[str] | None
         security_group_ids=tuple(sorted(groups[r.id]))) for r in rows}
 
 
+_FIXED_IPS = prebuilt(
+    select(IA.c.port_id, IA.c.subnet_id, IA.c.ip_address, SN.c.cidr)
+    .join(SN, SN.c.id == IA.c.subnet_id).where(IA.c.port_id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(IA.c.port_id, SN.c.ip_version, IA.c.subnet_id, IA.c.ip_address))
+_PEERS = prebuilt(select(t.agents.c.configurations).where(
+    t.agents.c.agent_type == Role.L2.value.agent_type, t.agents.c.host != bindparam("b_host")))
+_SEGMENTS = prebuilt(
+    select(t.network_segments)
+    .where(t.network_segments.c.network_id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(t.network_segments.c.network_id, t.network_segments.c.segment_index))
+_STATUS = prebuilt(select(P.c.id, P.c.status).where(P.c.id.in_(bindparam("b_ids", expanding=True))))
+
+
 async def fixed_ips(conn: AsyncConnection, port_ids: Iterable[str]
                     ) -> dict[str, tuple[FixedIp, ...]]:
     """The fixed IPs of each port, with their subnets' CIDRs."""
     ids = sorted(set(port_ids))
     out: dict[str, list[FixedIp]] = {}
     if ids:
-        rows = await conn.execute(
-            select(IA.c.port_id, IA.c.subnet_id, IA.c.ip_address, SN.c.cidr)
-            .join(SN, SN.c.id == IA.c.subnet_id).where(IA.c.port_id.in_(ids))
-            .order_by(IA.c.port_id, SN.c.ip_version, IA.c.subnet_id, IA.c.ip_address))
+        rows = await conn.execute(_FIXED_IPS, {"b_ids": ids})
         for pid, sid, ip, cidr in rows:
             out.setdefault(pid, []).append(FixedIp(sid, ip, cidr))
     return {pid: tuple(ips) for pid, ips in out.items()}
@@ -109,20 +124,16 @@ async def networks(conn: AsyncConnection, host: str, roles: Collection[Role],
 async def tunnel_peers(conn: AsyncConnection, host: str) -> tuple[str, ...]:
     """The underlay addresses (``tunneling_ip``) the other hosts' Linux bridge
     agents registered."""
-    A = t.agents
-    rows = await conn.execute(select(A.c.configurations).where(
-        A.c.agent_type == Role.L2.value.agent_type, A.c.host != host))
+    rows = await conn.execute(_PEERS, {"b_host": host})
     found = {str(c["tunneling_ip"]) for (c,) in rows if c and c.get("tunneling_ip")}
     return tuple(sorted(found))
 
 
 async def segments_of(conn: AsyncConnection, network_ids: list[str]
                       ) -> dict[str, tuple[Segment, ...]]:
-    S = t.network_segments
     out: dict[str, list[Segment]] = {}
     if network_ids:
-        for r in await conn.execute(select(S).where(S.c.network_id.in_(network_ids))
-                                    .order_by(S.c.network_id, S.c.segment_index)):
+        for r in await conn.execute(_SEGMENTS, {"b_ids": network_ids}):
             out.setdefault(r.network_id, []).append(
                 Segment(r.network_type, r.physical_network, r.segmentation_id))
     return {n: tuple(segs) for n, segs in out.items()}
@@ -131,8 +142,7 @@ async def segments_of(conn: AsyncConnection, network_ids: list[str]
 async def port_status(conn: AsyncConnection, ids: list[str]) -> dict[str, str]:
     if not ids:
         return {}
-    return dict((await conn.execute(select(P.c.id, P.c.status)
-                                    .where(P.c.id.in_(sorted(set(ids)))))).all())
+    return dict((await conn.execute(_STATUS, {"b_ids": sorted(set(ids))})).all())
 
 
 async def firewall(conn: AsyncConnection, host: str) -> Firewall:
