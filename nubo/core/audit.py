@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from nubo.core.ids import new_uuid
 
 if TYPE_CHECKING:
     from nubo.core.bus.base import Bus
@@ -47,7 +48,7 @@ class AuditEvent:
         outcome = "success" if self.status < 400 else "failure"
         return {
             "typeURI": CADF_EVENT,
-            "id": str(uuid.uuid4()),
+            "id": new_uuid(),
             "eventType": "activity",
             "eventTime": dt.datetime.now(dt.UTC).isoformat(),
             "action": action,

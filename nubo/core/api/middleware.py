@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nubo.core.ids import new_uuid
 from nubo.core.log import request_id_var
 
 access_log = logging.getLogger("nubo.access")
@@ -24,7 +24,7 @@ class RequestId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = f"req-{uuid.uuid4()}"
+        rid = f"req-{new_uuid()}"
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 0

@@ -37,7 +37,6 @@ import asyncio
 import functools
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +46,7 @@ from typing import Any, Self, TypeVar
 import orjson
 
 from nubo.core.errors import ServiceUnavailable
+from nubo.core.ids import new_uuid
 from nubo.core.log import request_id_var
 
 log = logging.getLogger("nubo.bus")
@@ -88,7 +88,7 @@ class Envelope:
     ) -> Envelope:
         """A fresh envelope with a new message id, stamped now."""
         return cls(
-            message_id=str(uuid.uuid4()),
+            message_id=new_uuid(),
             topic=check_topic(topic),
             payload=dict(payload),
             request_id=request_id,

@@ -220,6 +220,8 @@ class Result(IteratorResult[Any]):
 
 
 _NO_COLUMNS = SimpleResultMetaData([])
+# the renderings of one prebuilt statement's IN lists kept, by their lengths
+PLANS = 64
 
 
 class Prebuilt:
@@ -231,8 +233,12 @@ class Prebuilt:
         c = statement.compile(dialect=dialect)
         self.compiled = c
         self.sql = c.string
-        # IN lists (expanding parameters) are rendered per execution
+        # IN lists (expanding parameters) are rendered per execution: the SQL once
+        # per combination of list lengths (``plans``) unless a value is rendered in
         self.expanding = bool(c.post_compile_params or c.literal_execute_params)
+        self.lists = frozenset(c.bind_names[b] for b in c.post_compile_params)
+        self.rendered = bool(c.literal_execute_params)
+        self.plans: dict[tuple[int, ...], str] = {}
         self.names = tuple(c.positiontup or ())
         self.accepted = frozenset(c.binds)
         self.binds = dict(c._bind_processors)
@@ -262,6 +268,23 @@ class Prebuilt:
 
     def arguments(self, parameters: Any) -> tuple[str, list[Any]]:
         c = self.compiled
+        if self.expanding and not self.rendered:
+            values = c.construct_params(parameters, _no_postcompile=True)
+            lengths = tuple(len(values[n]) for n in self.names if n in self.lists)
+            sql = self.plans.get(lengths)
+            if sql is None:
+                sql = c.construct_expanded_state(parameters).statement
+                if len(self.plans) < PLANS:
+                    self.plans[lengths] = sql
+            binds = self.binds
+            args: list[Any] = []
+            for n in self.names:
+                f = binds.get(n)
+                if n in self.lists:
+                    args.extend(values[n] if f is None else [f(v) for v in values[n]])
+                else:
+                    args.append(values[n] if f is None else f(values[n]))
+            return sql, args
         if self.expanding:
             state = c.construct_expanded_state(parameters)
             sql, names, values, binds = (state.statement, state.positiontup or (),

@@ -4,7 +4,6 @@ timestamps, ``revision_number`` (with ``If-Match`` compare-and-set) and tags."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,13 +16,14 @@ from nubo.core.db.base import utcnow
 from nubo.core.db.engine import Tx
 from nubo.core.db.prebuilt import prebuilt
 from nubo.core.errors import BadRequest, NotFound, PreconditionFailed
+from nubo.core.ids import new_uuid
 from nubo.network import tables as t
 
 MAX_TAG_LENGTH = 255
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid()
 
 
 def isotime(value: dt.datetime | None) -> str | None:

@@ -296,3 +296,29 @@ async def test_prebuilt_inserts_run_straight_one_row_or_many(db: Database) -> No
                                     .order_by(things.c.id))).all()
     assert [tuple(r) for r in found] == [("a", {"k": [1]}, True), ("b", None, False),
                                          ("c", None, False), ("d", None, False)]
+
+
+_TWO_LISTS = prebuilt(select(things.c.name).where(
+    things.c.name.in_(bindparam("b_names", expanding=True)),
+    things.c.name.notin_(["zz", "yy"]), things.c.id.in_(bindparam("b_ids", expanding=True)),
+    things.c.on.is_(bindparam("b_on"))).order_by(things.c.name))
+
+
+async def test_in_lists_of_every_length_read_as_sqlalchemy_reads(db: Database) -> None:
+    """The SQL of a prebuilt statement's IN lists is kept per list lengths: each
+    length gives what SQLAlchemy's own rendering gives."""
+    await _seed(db)
+    async with db.read() as conn:
+        for names, ids, on in ((["a", "b", "c"], [1, 2, 3], True), (["a"], [1, 2], True),
+                               ([], [1], True), (["c", "b"], [3], False),
+                               (["a", "b", "c"], [1, 2, 3], True), (["b"], [], True)):
+            params = {"b_names": names, "b_ids": ids, "b_on": on}
+            mine = (await conn.execute(_TWO_LISTS, params)).scalars().all()
+            theirs = (await conn.execute(select(things.c.name).where(
+                things.c.name.in_(names), things.c.name.notin_(["zz", "yy"]),
+                things.c.id.in_(ids), things.c.on.is_(on)).order_by(things.c.name))
+            ).scalars().all()
+            assert mine == theirs, params
+        if isinstance(conn, InlineConnection):
+            built = compiled_for(_TWO_LISTS, conn.dialect)
+            assert built is not None and (3, 2, 3) in built.plans and (0, 2, 1) in built.plans
