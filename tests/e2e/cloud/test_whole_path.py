@@ -50,6 +50,10 @@ def ssh(site: Site, address: str, command: str, *, ns: str | None = None,
         ) -> subprocess.CompletedProcess[str]:
     argv = [*(["ip", "netns", "exec", ns] if ns else []),
             *site.ssh_argv(address, jump=jump, connect_timeout=timeout), command]
+    # a connection the firewall cuts once made (a rule removed while this ssh was
+    # connecting) ends as a failed ssh within 10 s rather than hanging until the
+    # subprocess times out
+    argv[-2:-2] = ["-o", "ServerAliveInterval=2", "-o", "ServerAliveCountMax=5"]
     return sh(*argv, check=check, timeout=3 * timeout + 30)
 
 
